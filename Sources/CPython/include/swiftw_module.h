@@ -1,0 +1,27 @@
+/* The kernels the Swift bridge exports with @_cdecl; see Sources/PyBridge. */
+#ifndef SWIFTW_MODULE_H
+#define SWIFTW_MODULE_H
+#include "swiftw_abi.h"
+
+#define SWIFTW_KERNELS(X) \
+    X(weighted_sum) \
+    X(w_tilde) \
+    X(w_compact) \
+    X(w_tilde_via_compact) \
+    X(w_tilde_via_preload) \
+    X(w_tilde_data) \
+    X(mapping_matrix) \
+    X(data_vector) \
+    X(transpose_matmul) \
+    X(curvature_dense_mapping) \
+    X(curvature_w_tilde_sparse) \
+    X(curvature_w_compact_sparse) \
+    X(regularization)
+
+#define SWIFTW_DECLARE(name) \
+    int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);
+SWIFTW_KERNELS(SWIFTW_DECLARE)
+
+void swiftw_set_num_threads(int64_t n);
+int64_t swiftw_get_num_threads(void);
+#endif

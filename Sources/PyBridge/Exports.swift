@@ -1,0 +1,246 @@
+import SwiftKernels
+import SwiftwABI
+
+// The C-ABI entry points, one per kernel. Each reads its arguments in the order the Python
+// package passes them (the output first, then the inputs in the Python signature's order, then
+// the numbers), validates shapes and indices, and calls the kernel. Parameter names in messages
+// are the Python ones.
+
+public typealias ArrayList = UnsafePointer<swiftw_array>?
+public typealias NumberList = UnsafePointer<Double>?
+public typealias Status = UnsafeMutablePointer<swiftw_status>?
+
+@_cdecl("swiftw_set_num_threads")
+public func swiftwSetNumThreads(_ n: Int64) { Threads.count = Int(n) }
+
+@_cdecl("swiftw_get_num_threads")
+public func swiftwGetNumThreads() -> Int64 { Int64(Threads.count) }
+
+/// fma(out, weights, *arrays): arrays = (out, a_0, ..., a_{A-1}), numbers = weights.
+@_cdecl("swiftw_weighted_sum")
+public func swiftwWeightedSum(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        guard args.arrays.count >= 1 else { throw KernelError.value("missing out") }
+        let count = args.arrays.count - 1
+        guard args.numbers.count == count else {
+            throw KernelError.value("weights has \(args.numbers.count) entries for \(count) arrays")
+        }
+        let shape = args.shape(0).map { Optional($0) }
+        let weights = Array(args.numbers)
+        if args.format(0) == 102 {
+            let out = try args.floats(0, "out", shape: shape, writable: true)
+            let sources: [UnsafePointer<Float>?] = try (0..<count).map { j in
+                let p = try args.floats(j + 1, "arrays[\(j)]", shape: shape)
+                return p.baseAddress == out.baseAddress ? nil : UnsafePointer(p.baseAddress)
+            }
+            weightedSum(out: out, weights: weights, arrays: sources)
+        } else {
+            let out = try args.output(0, "out", shape: shape)
+            let sources: [UnsafePointer<Double>?] = try (0..<count).map { j in
+                let p = try args.doubles(j + 1, "arrays[\(j)]", shape: shape)
+                return p.baseAddress == UnsafePointer(out.baseAddress) ? nil : p.baseAddress
+            }
+            weightedSum(out: out, weights: weights, arrays: sources)
+        }
+    }
+}
+
+/// w_tilde_curvature_interferometer_from(noise_map_real, uv_wavelengths, grid_radians_slim).
+@_cdecl("swiftw_w_tilde")
+public func swiftwWTilde(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 4, what: "arrays")
+        let noise = try args.doubles(1, "noise_map_real", shape: [nil])
+        let k = noise.count
+        let uv = try args.doubles(2, "uv_wavelengths", shape: [k, 2])
+        let grid = try args.doubles(3, "grid_radians_slim", shape: [nil, 2])
+        let m = grid.count / 2
+        let out = try args.output(0, "out", shape: [m, m])
+        wTilde(noise: noise, uv: uv, grid: grid, out: out)
+    }
+}
+
+/// w_compact_curvature_interferometer_from(grid_size, noise_map_real, uv_wavelengths, pixel_scale).
+@_cdecl("swiftw_w_compact")
+public func swiftwWCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let n = try args.integer(0, "grid_size", atLeast: 1, atMost: 1 << 20)
+        let pixelScale = try args.number(1, "pixel_scale")
+        let noise = try args.doubles(1, "noise_map_real", shape: [nil])
+        let uv = try args.doubles(2, "uv_wavelengths", shape: [noise.count, 2])
+        let out = try args.output(0, "out", shape: [n, 2 * n - 1])
+        wCompact(noise: noise, uv: uv, gridSize: n, pixelScale: pixelScale, out: out)
+    }
+}
+
+/// w_tilde_via_compact_from(w_compact, native_index_for_slim_index).
+@_cdecl("swiftw_w_tilde_via_compact")
+public func swiftwWTildeViaCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let n = args.shape(1).first ?? 0
+        let compact = try args.doubles(1, "w_compact", shape: [n, 2 * n - 1])
+        let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
+        let native = try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index")
+        let m = native.rows.count
+        let out = try args.output(0, "out", shape: [m, m])
+        wTildeViaCompact(compact, gridSize: n, native: native, out: out)
+    }
+}
+
+/// w_tilde_via_preload_from(w_tilde_preload, native_index_for_slim_index).
+@_cdecl("swiftw_w_tilde_via_preload")
+public func swiftwWTildeViaPreload(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let preload = try args.doubles(1, "w_tilde_preload", shape: [nil, nil])
+        let p = args.shape(1)
+        let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
+        let native = try NativeIndices(pairs, gridRows: p[0], gridCols: p[1], name: "native_index_for_slim_index")
+        let m = native.rows.count
+        let out = try args.output(0, "out", shape: [m, m])
+        wTildeViaPreload(preload, rows: p[0], cols: p[1], native: native, out: out)
+    }
+}
+
+/// w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim).
+@_cdecl("swiftw_w_tilde_data")
+public func swiftwWTildeData(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 5, what: "arrays")
+        let vis = try args.doubles(1, "visibilities_real", shape: [nil])
+        let k = vis.count
+        let noise = try args.doubles(2, "noise_map_real", shape: [k])
+        let uv = try args.doubles(3, "uv_wavelengths", shape: [k, 2])
+        let grid = try args.doubles(4, "grid_radians_slim", shape: [nil, 2])
+        let out = try args.output(0, "out", shape: [grid.count / 2])
+        wTildeData(visibilities: vis, noise: noise, uv: uv, grid: grid, out: out)
+    }
+}
+
+/// Reads (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at arrays i, i+1 with
+/// `pixels` source pixels.
+private func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {
+    let indexes = try args.indices(i, "pix_indexes_for_sub_slim_index", shape: [rows, nil])
+    let shape = args.shape(i)
+    let weights = try args.doubles(i + 1, "pix_weights_for_sub_slim_index", shape: [shape[0], shape[1]])
+    return try SparseMapping(indexes: indexes, weights: weights, rows: shape[0], width: shape[1],
+                             sources: pixels, name: "pix_indexes_for_sub_slim_index")
+}
+
+/// mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels).
+@_cdecl("swiftw_mapping_matrix")
+public func swiftwMappingMatrix(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let pixels = try args.integer(0, "pixels")
+        let mapping = try sparseMapping(args, 1, rows: nil, pixels: pixels)
+        let out = try args.output(0, "out", shape: [mapping.imagePixels, pixels])
+        mappingMatrix(mapping, out: out)
+    }
+}
+
+/// data_vector_from(mapping_matrix, dirty_image).
+@_cdecl("swiftw_data_vector")
+public func swiftwDataVector(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let t = try args.doubles(1, "mapping_matrix", shape: [nil, nil])
+        let shape = args.shape(1)
+        let dirty = try args.doubles(2, "dirty_image", shape: [shape[0]])
+        let out = try args.output(0, "out", shape: [shape[1]])
+        dataVector(mappingMatrix: t, dirtyImage: dirty, sources: shape[1], out: out)
+    }
+}
+
+/// sparse_mapping_matrix_transpose_matmul(matrix, pix_indexes..., pix_weights..., pixels).
+@_cdecl("swiftw_transpose_matmul")
+public func swiftwTransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 4, what: "arrays")
+        let pixels = try args.integer(0, "pixels")
+        let shape = args.shape(1)
+        guard shape.count == 1 || shape.count == 2 else {
+            throw KernelError.value("matrix must be 1-D or 2-D, got \(shape.count) dimensions")
+        }
+        let matrix = try args.doubles(1, "matrix", shape: shape.map { $0 })
+        let mapping = try sparseMapping(args, 2, rows: shape[0], pixels: pixels)
+        let columns = shape.count == 2 ? shape[1] : 1
+        let out = try args.output(0, "out", shape: shape.count == 2 ? [pixels, columns] : [pixels])
+        transposeMatmul(mapping, matrix: matrix, columns: columns, out: out)
+    }
+}
+
+/// curvature_matrix_via_w_tilde_from(w_tilde, mapping_matrix).
+@_cdecl("swiftw_curvature_dense_mapping")
+public func swiftwCurvatureDenseMapping(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let t = try args.doubles(2, "mapping_matrix", shape: [nil, nil])
+        let shape = args.shape(2)
+        let w = try args.doubles(1, "w_tilde", shape: [shape[0], shape[0]])
+        let out = try args.output(0, "out", shape: [shape[1], shape[1]])
+        let mapping = SparseMapping(dense: t, rows: shape[0], sources: shape[1])
+        curvatureFromWTilde(w, mapping: mapping, out: out)
+    }
+}
+
+/// curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w_tilde, pix_indexes..., pix_weights..., pixels).
+@_cdecl("swiftw_curvature_w_tilde_sparse")
+public func swiftwCurvatureWTildeSparse(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 4, what: "arrays")
+        let pixels = try args.integer(0, "pixels")
+        let m = args.shape(1).first ?? 0
+        let w = try args.doubles(1, "w_tilde", shape: [m, m])
+        let mapping = try sparseMapping(args, 2, rows: m, pixels: pixels)
+        let out = try args.output(0, "out", shape: [pixels, pixels])
+        curvatureFromWTilde(w, mapping: mapping, out: out)
+    }
+}
+
+/// curvature_matrix_via_w_compact_sparse_mapping_matrix_from(w_compact, native_index_for_slim_index,
+/// pix_indexes..., pix_weights..., pixels).
+@_cdecl("swiftw_curvature_w_compact_sparse")
+public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 5, what: "arrays")
+        let pixels = try args.integer(0, "pixels")
+        let n = args.shape(1).first ?? 0
+        let compact = try args.doubles(1, "w_compact", shape: [n, 2 * n - 1])
+        let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
+        let native = try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index")
+        let mapping = try sparseMapping(args, 3, rows: native.rows.count, pixels: pixels)
+        let out = try args.output(0, "out", shape: [pixels, pixels])
+        curvatureFromWCompact(compact, gridSize: n, native: native, mapping: mapping, out: out)
+    }
+}
+
+/// constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes).
+@_cdecl("swiftw_regularization")
+public func swiftwRegularization(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 3, what: "arrays")
+        let coefficient = try args.number(0, "coefficient")
+        let sizes = try args.indices(2, "neighbors_sizes", shape: [nil])
+        let neighbors = try args.indices(1, "neighbors", shape: [sizes.count, nil])
+        let width = args.shape(1)[1]
+        let out = try args.output(0, "out", shape: [sizes.count, sizes.count])
+        try constantRegularization(coefficient: coefficient, neighbors: neighbors, width: width,
+                                   sizes: sizes, out: out)
+    }
+}

@@ -1,0 +1,160 @@
+/// The sparse mapping matrix T (M image pixels x S source pixels), validated once.
+///
+/// Built from `pix_indexes_for_sub_slim_index` (M, B) and `pix_weights_for_sub_slim_index`
+/// (M, B): row m holds `T[m, indexes[m, b]] += weights[m, b]` for every b before the row's first
+/// -1. Any other index outside [0, S) is refused before anything is read through it. Stored both
+/// ways: by image pixel (rows) and by source pixel (columns, for building F column by column).
+public struct SparseMapping {
+    public let imagePixels: Int
+    public let sourcePixels: Int
+    /// Entries of image pixel m: `rowSource[rowStart[m] ..< rowStart[m+1]]`, same for weights.
+    public let rowStart: [Int]
+    public let rowSource: [Int]
+    public let rowWeight: [Double]
+    /// Entries of source pixel s: image pixels `columnPixel[columnStart[s] ..< columnStart[s+1]]`.
+    public let columnStart: [Int]
+    public let columnPixel: [Int]
+    public let columnWeight: [Double]
+
+    /// - Throws: `KernelError.index` naming `name`, the row and the value of the first index
+    ///   outside [0, S) that is not the -1 sentinel.
+    public init(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,
+                rows: Int, width: Int, sources: Int, name: String) throws {
+        var start = [Int](repeating: 0, count: rows + 1)
+        var source: [Int] = [], weight: [Double] = []
+        source.reserveCapacity(rows * width)
+        weight.reserveCapacity(rows * width)
+        for m in 0..<rows {
+            for b in 0..<width {
+                let s = indexes[m * width + b]
+                if s == -1 { break }
+                guard s >= 0 && s < sources else {
+                    throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
+                        + "(pixels = \(sources)); -1 ends a row")
+                }
+                source.append(Int(s))
+                weight.append(weights[m * width + b])
+            }
+            start[m + 1] = source.count
+        }
+        self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
+    }
+
+    /// The non-zeros of a dense (M, S) mapping matrix.
+    public init(dense: UnsafeBufferPointer<Double>, rows: Int, sources: Int) {
+        var start = [Int](repeating: 0, count: rows + 1)
+        var source: [Int] = [], weight: [Double] = []
+        for m in 0..<rows {
+            for s in 0..<sources where dense[m * sources + s] != 0 {
+                source.append(s)
+                weight.append(dense[m * sources + s])
+            }
+            start[m + 1] = source.count
+        }
+        self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
+    }
+
+    private init(rows: Int, sources: Int, rowStart: [Int], rowSource: [Int], rowWeight: [Double]) {
+        imagePixels = rows
+        sourcePixels = sources
+        self.rowStart = rowStart
+        self.rowSource = rowSource
+        self.rowWeight = rowWeight
+        // Counting sort by source pixel; image pixels stay in increasing order within a column.
+        var start = [Int](repeating: 0, count: sources + 1)
+        for s in rowSource { start[s + 1] += 1 }
+        for s in 0..<sources { start[s + 1] += start[s] }
+        var next = start
+        var pixel = [Int](repeating: 0, count: rowSource.count)
+        var weight = [Double](repeating: 0, count: rowSource.count)
+        for m in 0..<rows {
+            for e in rowStart[m]..<rowStart[m + 1] {
+                let s = rowSource[e]
+                pixel[next[s]] = m
+                weight[next[s]] = rowWeight[e]
+                next[s] += 1
+            }
+        }
+        columnStart = start
+        columnPixel = pixel
+        columnWeight = weight
+    }
+}
+
+/// Native (row, col) of each image pixel, checked to lie on an N-row, N-col grid.
+public struct NativeIndices {
+    public let rows: [Int]
+    public let cols: [Int]
+
+    /// - Throws: `KernelError.index` naming `name`, the pixel and the value outside the grid.
+    public init(_ pairs: UnsafeBufferPointer<Int64>, gridRows: Int, gridCols: Int, name: String) throws {
+        let m = pairs.count / 2
+        var rows = [Int](repeating: 0, count: m), cols = [Int](repeating: 0, count: m)
+        for i in 0..<m {
+            let r = pairs[2 * i], c = pairs[2 * i + 1]
+            guard r >= 0 && r < gridRows else {
+                throw KernelError.index("\(name)[\(i), 0] = \(r) is outside the grid's rows [0, \(gridRows))")
+            }
+            guard c >= 0 && c < gridCols else {
+                throw KernelError.index("\(name)[\(i), 1] = \(c) is outside the grid's columns [0, \(gridCols))")
+            }
+            rows[i] = Int(r)
+            cols[i] = Int(c)
+        }
+        self.rows = rows
+        self.cols = cols
+    }
+}
+
+/// The dense mapping matrix: `T[m, s] = sum of the weights of row m's entries with index s`.
+/// Cost: M S writes to zero it, B M to fill it.
+public func mappingMatrix(_ mapping: SparseMapping, out: UnsafeMutableBufferPointer<Double>) {
+    let s = mapping.sourcePixels
+    out.initialize(repeating: 0)
+    for m in 0..<mapping.imagePixels {
+        for e in mapping.rowStart[m]..<mapping.rowStart[m + 1] {
+            out[m * s + mapping.rowSource[e]] += mapping.rowWeight[e]
+        }
+    }
+}
+
+/// `T^T @ matrix` without forming T: `out[s, :] += w * matrix[m, :]` for every entry (m, s, w);
+/// `matrix` is (M, X), `out` (S, X). Cost: B M X multiply-adds; threads take source pixels.
+public func transposeMatmul(_ mapping: SparseMapping, matrix: UnsafeBufferPointer<Double>,
+                            columns x: Int, out: UnsafeMutableBufferPointer<Double>) {
+    parallelFor(mapping.sourcePixels, threads: x * mapping.imagePixels < 1 << 15 ? 1 : Threads.count) { s in
+        let row = out.baseAddress! + s * x
+        row.initialize(repeating: 0, count: x)
+        for e in mapping.columnStart[s]..<mapping.columnStart[s + 1] {
+            axpy(row, mapping.columnWeight[e], matrix.baseAddress! + mapping.columnPixel[e] * x, x)
+        }
+    }
+}
+
+/// The data vector `dirty_image @ T` of a dense mapping matrix T (M, S): `out[s] = sum_m d[m]
+/// T[m, s]`, as contiguous row updates. Cost: M S multiply-adds.
+public func dataVector(mappingMatrix t: UnsafeBufferPointer<Double>, dirtyImage: UnsafeBufferPointer<Double>,
+                       sources: Int, out: UnsafeMutableBufferPointer<Double>) {
+    out.initialize(repeating: 0)
+    for m in 0..<dirtyImage.count {
+        axpy(out.baseAddress!, dirtyImage[m], t.baseAddress! + m * sources, sources)
+    }
+}
+
+/// `y[0..<n] += a * x[0..<n]`, eight lanes at a time.
+@inline(__always)
+public func axpy(_ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePointer<Double>, _ n: Int) {
+    var i = 0
+    let av = Vec(repeating: a)
+    while i + 8 <= n {
+        let py = UnsafeMutableRawPointer(y + i)
+        var v = py.loadUnaligned(as: Vec.self)
+        v.addProduct(av, UnsafeRawPointer(x + i).loadUnaligned(as: Vec.self))
+        py.storeBytes(of: v, as: Vec.self)
+        i += 8
+    }
+    while i < n {
+        y[i] += a * x[i]
+        i += 1
+    }
+}

@@ -1,0 +1,68 @@
+import Dispatch
+
+/// Thread settings shared by every kernel.
+///
+/// Kernels split their work into independent output blocks and run them with
+/// `DispatchQueue.concurrentPerform`; `Threads.count` caps how many run at once. Changing it
+/// between calls is safe: a kernel reads it once, at its start.
+public enum Threads {
+    nonisolated(unsafe) private static var stored: Int = 1
+
+    /// The number of threads kernels use (at least 1).
+    public static var count: Int {
+        get { stored }
+        set { stored = max(1, newValue) }
+    }
+}
+
+/// Runs `body(i)` for every `i` in `0..<n` on up to `threads` threads.
+///
+/// Thread `t` takes the items `t, t + threads, t + 2 threads, ...`: interleaving balances work
+/// whose cost drifts with `i` (triangular loops). With one thread, or one item, no thread is
+/// started.
+@inline(__always)
+public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (Int) -> Void) {
+    let t = min(max(threads, 1), n)
+    if t <= 1 {
+        for i in 0..<n { body(i) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: t) { tid in
+        var i = tid
+        while i < n {
+            body(i)
+            i += t
+        }
+    }
+}
+
+/// `parallelFor` that also tells the body which thread (0..<threads) runs it, for per-thread
+/// scratch.
+@inline(__always)
+public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (_ thread: Int, _ item: Int) -> Void) {
+    let t = min(max(threads, 1), n)
+    if t <= 1 {
+        for i in 0..<n { body(0, i) }
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: t) { tid in
+        var i = tid
+        while i < n {
+            body(tid, i)
+            i += t
+        }
+    }
+}
+
+/// Runs `body(thread, range)` over `0..<n` cut into at most `threads` contiguous ranges.
+public func parallelRanges(_ n: Int, threads: Int = Threads.count, _ body: (Int, Range<Int>) -> Void) {
+    let t = min(max(threads, 1), max(n, 1))
+    if t <= 1 {
+        body(0, 0..<n)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: t) { tid in
+        let lo = n * tid / t, hi = n * (tid + 1) / t
+        body(tid, lo..<hi)
+    }
+}

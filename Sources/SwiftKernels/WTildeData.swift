@@ -1,0 +1,36 @@
+/// The dirty-image weights of w-tilde.
+///
+///     out[i] = sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x_i u_k + y_i v_k))
+///
+/// (the weights exactly as the reference writes them). Direct: M K cosines, vectorised over
+/// visibilities with `sinCos2Pi`; threads take pixels. `grid` is (M, 2) of (y, x), `uv` (K, 2).
+public func wTildeData(visibilities: UnsafeBufferPointer<Double>, noise: UnsafeBufferPointer<Double>,
+                       uv: UnsafeBufferPointer<Double>, grid: UnsafeBufferPointer<Double>,
+                       out: UnsafeMutableBufferPointer<Double>) {
+    let k = noise.count, m = grid.count / 2
+    let padded = Panels.padded(k, 8)
+    // Visibility-major copies, zero-weighted past K so the vector loop needs no tail.
+    let weights = Scratch(padded), us = Scratch(padded), vs = Scratch(padded)
+    for kk in 0..<k {
+        let ratio = noise[kk] * noise[kk] / visibilities[kk]
+        weights.pointer[kk] = ratio * ratio
+        us.pointer[kk] = uv[2 * kk]
+        vs.pointer[kk] = uv[2 * kk + 1]
+    }
+    let w = UnsafeRawPointer(weights.pointer), u = UnsafeRawPointer(us.pointer)
+    let v = UnsafeRawPointer(vs.pointer)
+    let stride = 8 * MemoryLayout<Double>.stride
+    parallelFor(m) { i in
+        let y = grid[2 * i], x = grid[2 * i + 1]
+        var acc = Vec()
+        var offset = 0
+        for _ in 0..<(padded / 8) {
+            let t = x * u.loadUnaligned(fromByteOffset: offset, as: Vec.self)
+                + y * v.loadUnaligned(fromByteOffset: offset, as: Vec.self)
+            acc.addProduct(w.loadUnaligned(fromByteOffset: offset, as: Vec.self), sinCos2Pi(t).cos)
+            offset += stride
+        }
+        out[i] = acc.sum()
+    }
+    withExtendedLifetime((weights, us, vs)) {}
+}

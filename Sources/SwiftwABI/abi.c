@@ -1,0 +1,1 @@
+/* Header-only target: see include/swiftw_abi.h. */
