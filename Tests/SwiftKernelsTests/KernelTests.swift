@@ -1,0 +1,162 @@
+import Foundation
+import XCTest
+@testable import SwiftKernels
+
+final class SinCosTests: XCTestCase {
+    func testAgainstFoundation() {
+        var rng = Generator()
+        var worst = 0.0
+        for _ in 0..<2000 {
+            let t = Vec((0..<8).map { _ in rng.uniform(-1e4, 1e4) })
+            let (s, c) = sinCos2Pi(t)
+            for lane in 0..<8 {
+                // Reference on the exactly reduced argument, so the comparison sees kernel error only.
+                let r = t[lane] - t[lane].rounded()
+                worst = max(worst, abs(s[lane] - sin(2 * Double.pi * r)), abs(c[lane] - cos(2 * Double.pi * r)))
+            }
+        }
+        XCTAssertLessThan(worst, 4e-16)
+    }
+
+    func testQuadrantsExactly() {
+        let (s, c) = sinCos2Pi(Vec(0, 0.25, 0.5, 0.75, 1, -0.25, -0.5, 3.125))
+        XCTAssertEqual(s[1], 1); XCTAssertEqual(c[2], -1); XCTAssertEqual(s[3], -1)
+        XCTAssertEqual(s[5], -1); XCTAssertEqual(c[0], 1); XCTAssertEqual(c[4], 1)
+        XCTAssertEqual(s[7], sin(Double.pi / 4), accuracy: 1e-16)
+    }
+}
+
+final class WTildeTests: XCTestCase {
+    func testWTildeMatchesDirectSum() {
+        var rng = Generator()
+        let p = Problem(n: 9, k: 300, rng: &rng)
+        var out = [Double](repeating: .nan, count: p.m * p.m)
+        p.noise.withUnsafeBufferPointer { noise in p.uv.withUnsafeBufferPointer { uv in
+            p.grid.withUnsafeBufferPointer { grid in out.withUnsafeMutableBufferPointer { o in
+                wTilde(noise: noise, uv: uv, grid: grid, out: o) } } } }
+        var worst = 0.0
+        for i in 0..<p.m { for j in 0..<p.m { worst = max(worst, abs(out[i * p.m + j] - p.directW(i, j))) } }
+        XCTAssertLessThan(worst, 1e-12 * p.weightSum, "seed \(rng.state)")
+    }
+
+    func testCompactUnfoldsToDirectSum() throws {
+        var rng = Generator()
+        let p = Problem(n: 8, k: 250, rng: &rng)
+        let cols = 2 * p.n - 1
+        var compact = [Double](repeating: .nan, count: p.n * cols)
+        p.noise.withUnsafeBufferPointer { noise in p.uv.withUnsafeBufferPointer { uv in
+            compact.withUnsafeMutableBufferPointer { o in
+                wCompact(noise: noise, uv: uv, gridSize: p.n, pixelScale: p.pixelScale, out: o) } } }
+        let native = try p.nativePairs.withUnsafeBufferPointer {
+            try NativeIndices($0, gridRows: p.n, gridCols: p.n, name: "native")
+        }
+        var w = [Double](repeating: .nan, count: p.m * p.m)
+        compact.withUnsafeBufferPointer { c in w.withUnsafeMutableBufferPointer { o in
+            wTildeViaCompact(c, gridSize: p.n, native: native, out: o) } }
+        var worst = 0.0
+        for i in stride(from: 0, to: p.m, by: 3) {
+            for j in 0..<p.m { worst = max(worst, abs(w[i * p.m + j] - p.directW(i, j))) }
+        }
+        XCTAssertLessThan(worst, 1e-12 * p.weightSum)
+    }
+
+    func testWTildeData() {
+        var rng = Generator()
+        let p = Problem(n: 10, k: 333, rng: &rng)
+        let vis = (0..<p.k).map { _ in rng.uniform(0.5, 3) * (rng.integer(2) == 0 ? -1 : 1) }
+        var out = [Double](repeating: .nan, count: p.m)
+        vis.withUnsafeBufferPointer { v in p.noise.withUnsafeBufferPointer { noise in
+            p.uv.withUnsafeBufferPointer { uv in p.grid.withUnsafeBufferPointer { grid in
+                out.withUnsafeMutableBufferPointer { o in
+                    wTildeData(visibilities: v, noise: noise, uv: uv, grid: grid, out: o) } } } } }
+        var scale = 0.0
+        for q in 0..<p.k { scale += pow(p.noise[q] * p.noise[q] / vis[q], 2) }
+        for i in 0..<p.m {
+            var sum = 0.0
+            for q in 0..<p.k {
+                let w = pow(p.noise[q] * p.noise[q] / vis[q], 2)
+                sum += w * cos(2 * Double.pi * (p.grid[2 * i + 1] * p.uv[2 * q] + p.grid[2 * i] * p.uv[2 * q + 1]))
+            }
+            XCTAssertEqual(out[i], sum, accuracy: 1e-12 * scale)
+        }
+    }
+}
+
+final class CurvatureTests: XCTestCase {
+    /// F from the sparse kernels against T^T W T with a dense T and W.
+    func testCurvatureBothWays() throws {
+        var rng = Generator()
+        let p = Problem(n: 11, k: 200, rng: &rng)
+        let s = 17, b = 3
+        let (indexes, weights) = randomMapping(rows: p.m, width: b, sources: s, rng: &rng)
+        let mapping = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
+            try SparseMapping(indexes: i, weights: w, rows: p.m, width: b, sources: s, name: "pix") } }
+        var t = [Double](repeating: 0, count: p.m * s)
+        t.withUnsafeMutableBufferPointer { mappingMatrix(mapping, out: $0) }
+        var compact = [Double](repeating: 0, count: p.n * (2 * p.n - 1))
+        p.noise.withUnsafeBufferPointer { noise in p.uv.withUnsafeBufferPointer { uv in
+            compact.withUnsafeMutableBufferPointer { o in
+                wCompact(noise: noise, uv: uv, gridSize: p.n, pixelScale: p.pixelScale, out: o) } } }
+        let native = try p.nativePairs.withUnsafeBufferPointer {
+            try NativeIndices($0, gridRows: p.n, gridCols: p.n, name: "native") }
+        var w = [Double](repeating: 0, count: p.m * p.m)
+        compact.withUnsafeBufferPointer { c in w.withUnsafeMutableBufferPointer { o in
+            wTildeViaCompact(c, gridSize: p.n, native: native, out: o) } }
+        // Dense reference: F = T^T (W T).
+        var expected = [Double](repeating: 0, count: s * s)
+        for a in 0..<s { for c in 0..<s {
+            var sum = 0.0
+            for i in 0..<p.m where t[i * s + a] != 0 {
+                for j in 0..<p.m where t[j * s + c] != 0 { sum += t[i * s + a] * w[i * p.m + j] * t[j * s + c] }
+            }
+            expected[a * s + c] = sum
+        } }
+        let scale = expected.map(abs).max()!
+        var f1 = [Double](repeating: .nan, count: s * s), f2 = f1
+        w.withUnsafeBufferPointer { wp in f1.withUnsafeMutableBufferPointer { curvatureFromWTilde(wp, mapping: mapping, out: $0) } }
+        compact.withUnsafeBufferPointer { c in f2.withUnsafeMutableBufferPointer {
+            curvatureFromWCompact(c, gridSize: p.n, native: native, mapping: mapping, out: $0) } }
+        for e in 0..<(s * s) {
+            XCTAssertEqual(f1[e], expected[e], accuracy: 1e-12 * scale)
+            XCTAssertEqual(f2[e], expected[e], accuracy: 1e-12 * scale)
+        }
+    }
+
+    func testIndexOutsideSourcesThrows() {
+        let indexes: [Int64] = [0, 1, -1, 2, 5, 0], weights = [Double](repeating: 1, count: 6)
+        XCTAssertThrowsError(try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
+            try SparseMapping(indexes: i, weights: w, rows: 2, width: 3, sources: 5, name: "pix") } }) { error in
+            guard case KernelError.index(let message) = error else { return XCTFail("\(error)") }
+            XCTAssertTrue(message.contains("pix[1, 1] = 5"), message)
+        }
+        let native: [Int64] = [0, 0, 3, 1]
+        XCTAssertThrowsError(try native.withUnsafeBufferPointer { try NativeIndices($0, gridRows: 3, gridCols: 3, name: "native") })
+    }
+
+    func testRegularization() throws {
+        let neighbors: [Int64] = [1, 2, -1, 0, -1, -1, 0, 1, -1], sizes: [Int64] = [2, 1, 2]
+        var h = [Double](repeating: .nan, count: 9)
+        try neighbors.withUnsafeBufferPointer { nb in try sizes.withUnsafeBufferPointer { sz in
+            try h.withUnsafeMutableBufferPointer { try constantRegularization(coefficient: 2, neighbors: nb, width: 3, sizes: sz, out: $0) } } }
+        XCTAssertEqual(h[0], 1e-8 + 8); XCTAssertEqual(h[1], -4); XCTAssertEqual(h[2], -4)
+        XCTAssertEqual(h[3], -4); XCTAssertEqual(h[4], 1e-8 + 4); XCTAssertEqual(h[5], 0)
+        let bad: [Int64] = [1, 7, -1, 0, -1, -1, 0, 1, -1]
+        XCTAssertThrowsError(try bad.withUnsafeBufferPointer { nb in try sizes.withUnsafeBufferPointer { sz in
+            try h.withUnsafeMutableBufferPointer { try constantRegularization(coefficient: 2, neighbors: nb, width: 3, sizes: sz, out: $0) } } })
+    }
+}
+
+final class WeightedSumTests: XCTestCase {
+    func testSequentialSemantics() {
+        var rng = Generator()
+        for n in [1, 15, 16, 17, 1000, 70_001] {
+            let a = (0..<n).map { _ in rng.uniform(-1, 1) }, b = (0..<n).map { _ in rng.uniform(-1, 1) }
+            var out = (0..<n).map { _ in rng.uniform(-1, 1) }
+            var expected = out
+            for i in 0..<n { expected[i] += 2 * a[i]; expected[i] += -0.5 * expected[i]; expected[i] += 3 * b[i] }
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in out.withUnsafeMutableBufferPointer { o in
+                weightedSum(out: o, weights: [2, -0.5, 3], arrays: [ap.baseAddress, nil, bp.baseAddress]) } } }
+            XCTAssertEqual(out, expected)
+        }
+    }
+}
