@@ -8,13 +8,15 @@ public struct SparseMapping {
     public let imagePixels: Int
     public let sourcePixels: Int
     /// Entries of image pixel m: `rowSource[rowStart[m] ..< rowStart[m+1]]`, same for weights.
-    public let rowStart: [Int]
-    public let rowSource: [Int]
-    public let rowWeight: [Double]
+    public let rowStart: UnsafeBufferPointer<Int>
+    public let rowSource: UnsafeBufferPointer<Int>
+    public let rowWeight: UnsafeBufferPointer<Double>
     /// Entries of source pixel s: image pixels `columnPixel[columnStart[s] ..< columnStart[s+1]]`.
-    public let columnStart: [Int]
-    public let columnPixel: [Int]
-    public let columnWeight: [Double]
+    public let columnStart: UnsafeBufferPointer<Int>
+    public let columnPixel: UnsafeBufferPointer<Int>
+    public let columnWeight: UnsafeBufferPointer<Double>
+    /// Owns the memory behind the buffers above (plain pointers: no reference counting per access).
+    private let storage: [AnyObject]
 
     /// - Throws: `KernelError.index` naming `name`, the row and the value of the first index
     ///   outside [0, S) that is not the -1 sentinel.
@@ -57,9 +59,6 @@ public struct SparseMapping {
     private init(rows: Int, sources: Int, rowStart: [Int], rowSource: [Int], rowWeight: [Double]) {
         imagePixels = rows
         sourcePixels = sources
-        self.rowStart = rowStart
-        self.rowSource = rowSource
-        self.rowWeight = rowWeight
         // Counting sort by source pixel; image pixels stay in increasing order within a column.
         var start = [Int](repeating: 0, count: sources + 1)
         for s in rowSource { start[s + 1] += 1 }
@@ -75,16 +74,24 @@ public struct SparseMapping {
                 next[s] += 1
             }
         }
-        columnStart = start
-        columnPixel = pixel
-        columnWeight = weight
+        let owned: [AnyObject] = [Buffer(rowStart), Buffer(rowSource), Buffer(rowWeight),
+                                  Buffer(start), Buffer(pixel), Buffer(weight)]
+        storage = owned
+        self.rowStart = (owned[0] as! Buffer<Int>).buffer
+        self.rowSource = (owned[1] as! Buffer<Int>).buffer
+        self.rowWeight = (owned[2] as! Buffer<Double>).buffer
+        columnStart = (owned[3] as! Buffer<Int>).buffer
+        columnPixel = (owned[4] as! Buffer<Int>).buffer
+        columnWeight = (owned[5] as! Buffer<Double>).buffer
     }
 }
 
 /// Native (row, col) of each image pixel, checked to lie on an N-row, N-col grid.
 public struct NativeIndices {
-    public let rows: [Int]
-    public let cols: [Int]
+    public let rows: UnsafeBufferPointer<Int>
+    public let cols: UnsafeBufferPointer<Int>
+    public var count: Int { rows.count }
+    private let storage: (Buffer<Int>, Buffer<Int>)
 
     /// - Throws: `KernelError.index` naming `name`, the pixel and the value outside the grid.
     public init(_ pairs: UnsafeBufferPointer<Int64>, gridRows: Int, gridCols: Int, name: String) throws {
@@ -101,8 +108,9 @@ public struct NativeIndices {
             rows[i] = Int(r)
             cols[i] = Int(c)
         }
-        self.rows = rows
-        self.cols = cols
+        storage = (Buffer(rows), Buffer(cols))
+        self.rows = storage.0.buffer
+        self.cols = storage.1.buffer
     }
 }
 
@@ -155,6 +163,39 @@ public func axpy(_ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePoin
     }
     while i < n {
         y[i] += a * x[i]
+        i += 1
+    }
+}
+
+/// `y[0..<n] = (accumulate ? y : 0) + a0 x0 + a1 x1 + a2 x2 + a3 x3`: four axpys for one load and
+/// one store of y.
+@inline(__always)
+public func axpy4(_ y: UnsafeMutablePointer<Double>,
+                  _ a0: Double, _ x0: UnsafePointer<Double>, _ a1: Double, _ x1: UnsafePointer<Double>,
+                  _ a2: Double, _ x2: UnsafePointer<Double>, _ a3: Double, _ x3: UnsafePointer<Double>,
+                  _ n: Int, accumulate: Bool) {
+    let v0 = Vec(repeating: a0), v1 = Vec(repeating: a1), v2 = Vec(repeating: a2), v3 = Vec(repeating: a3)
+    var i = 0
+    @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec {
+        UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self)
+    }
+    while i + 8 <= n {
+        let py = UnsafeMutableRawPointer(y + i)
+        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec()
+        v.addProduct(v0, load(x0))
+        v.addProduct(v1, load(x1))
+        v.addProduct(v2, load(x2))
+        v.addProduct(v3, load(x3))
+        py.storeBytes(of: v, as: Vec.self)
+        i += 8
+    }
+    while i < n {
+        var v = accumulate ? y[i] : 0
+        v += a0 * x0[i]
+        v += a1 * x1[i]
+        v += a2 * x2[i]
+        v += a3 * x3[i]
+        y[i] = v
         i += 1
     }
 }

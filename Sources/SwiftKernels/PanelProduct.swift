@@ -56,16 +56,3 @@ public enum Panels {
     }
 }
 
-/// A zero-initialised Double scratch buffer that frees itself.
-public final class Scratch {
-    public let pointer: UnsafeMutablePointer<Double>
-    public let count: Int
-
-    public init(_ count: Int) {
-        self.count = max(count, 1)
-        pointer = .allocate(capacity: self.count)
-        pointer.initialize(repeating: 0, count: self.count)
-    }
-
-    deinit { pointer.deallocate() }
-}
