@@ -125,6 +125,28 @@ public func swiftwWTildeData(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx:
     }
 }
 
+/// w_tilde_data_interferometer_from on a lattice: arrays (out, visibilities_real, noise_map_real,
+/// uv_wavelengths, lattice (M, 2) of (row, col)), numbers (rows, cols, y0, x0, spacing).
+@_cdecl("swiftw_w_tilde_data_lattice")
+public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 5, what: "arrays")
+        let vis = try args.doubles(1, "visibilities_real", shape: [nil])
+        let k = vis.count
+        let noise = try args.doubles(2, "noise_map_real", shape: [k])
+        let uv = try args.doubles(3, "uv_wavelengths", shape: [k, 2])
+        let rows = try args.integer(0, "rows", atLeast: 1), cols = try args.integer(1, "cols", atLeast: 1)
+        guard rows * cols <= 1 << 28 else { throw KernelError.memory("a lattice of \(rows) x \(cols) is too large") }
+        let pairs = try args.indices(4, "lattice", shape: [nil, 2])
+        let native = try NativeIndices(pairs, gridRows: rows, gridCols: cols, name: "lattice")
+        let out = try args.output(0, "out", shape: [native.count])
+        wTildeDataOnLattice(visibilities: vis, noise: noise, uv: uv, native: native, boxRows: rows, boxCols: cols,
+                            y0: try args.number(2, "y0"), x0: try args.number(3, "x0"),
+                            spacing: try args.number(4, "spacing"), out: out)
+    }
+}
+
 /// Reads (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at arrays i, i+1 with
 /// `pixels` source pixels.
 private func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {

@@ -34,3 +34,26 @@ public func wTildeData(visibilities: UnsafeBufferPointer<Double>, noise: UnsafeB
     }
     withExtendedLifetime((weights, us, vs)) {}
 }
+
+/// `wTildeData` for image pixels on a lattice: `x_i = x0 + d col_i`, `y_i = y0 - d row_i`.
+///
+/// Then `2 pi (x_i u + y_i v) = 2 pi [(x0 u + y0 v) + d u col_i - d v row_i]`, so the sum is a
+/// `cosineGrid` over the lattice's box (rows x cols) with phase `x0 u + y0 v`, read at each
+/// pixel. Exact to rounding; (rows + cols) sincos and 4 rows cols multiply-adds per visibility
+/// instead of M cosines.
+public func wTildeDataOnLattice(visibilities: UnsafeBufferPointer<Double>, noise: UnsafeBufferPointer<Double>,
+                                uv: UnsafeBufferPointer<Double>, native: NativeIndices,
+                                boxRows: Int, boxCols: Int, y0: Double, x0: Double, spacing d: Double,
+                                out: UnsafeMutableBufferPointer<Double>) {
+    let box = Scratch(boxRows * boxCols)
+    cosineGrid(visibilities: noise.count, rows: boxRows, cols: boxCols, colShift: 0,
+               out: UnsafeMutableBufferPointer(start: box.pointer, count: box.count)) { k in
+        let ratio = noise[k] * noise[k] / visibilities[k]
+        let u = uv[2 * k], v = uv[2 * k + 1]
+        return (ratio * ratio, x0 * u + y0 * v, d * u, d * v)
+    }
+    for i in 0..<native.count {
+        out[i] = box.pointer[native.rows[i] * boxCols + native.cols[i]]
+    }
+    withExtendedLifetime(box) {}
+}

@@ -11,7 +11,7 @@ import operator
 
 import numpy as np
 
-__all__ = ["floats", "indices", "count", "number", "complex_values"]
+__all__ = ["floats", "indices", "count", "number", "complex_values", "choice"]
 
 
 def _describe(a: np.ndarray) -> str:
@@ -94,3 +94,10 @@ def _check_ndim(a: np.ndarray, name: str, ndim: int | tuple[int, ...]) -> None:
     if a.ndim not in allowed:
         want = " or ".join(f"{d}-D" for d in allowed)
         raise ValueError(f"{name} must be {want}, got shape {a.shape}")
+
+
+def choice(x, name: str, options: tuple[str, ...]) -> str:
+    """One of `options` (a string)."""
+    if not isinstance(x, str) or x not in options:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {x!r}")
+    return x
