@@ -55,7 +55,10 @@ def lattice_of(grid_radians_slim: np.ndarray, uv_wavelengths: np.ndarray) -> Lat
     a[m:, 1], a[m:, 2] = 1.0, -rows
     (x0, y0, spacing), *_ = np.linalg.lstsq(a, np.concatenate([x, y]), rcond=None)
     residual = max(np.max(np.abs(x - x0 - spacing * cols)), np.max(np.abs(y - y0 + spacing * rows)))
-    reach = (np.max(np.abs(uv_wavelengths[:, 0])) + np.max(np.abs(uv_wavelengths[:, 1]))) if uv_wavelengths.size else 0.0
+    reach = 0.0
+    if uv_wavelengths.size:  # max |u| + max |v|, without a K-sized temporary
+        u, v = uv_wavelengths[:, 0], uv_wavelengths[:, 1]
+        reach = max(u.max(), -u.min()) + max(v.max(), -v.min())
     if not np.isfinite(reach) or 2 * np.pi * residual * reach > PHASE_TOLERANCE:
         return None
     n_rows, n_cols = int(rows.max()) + 1, int(cols.max()) + 1
