@@ -84,26 +84,46 @@ public func curvatureFromWTilde(_ wTilde: UnsafeBufferPointer<Double>, mapping: 
     }
 }
 
-/// `F = T^T W T` from the compact w-tilde (N, 2N-1), never forming W.
-///
-/// Omega lives on the mask's bounding box of the native grid. W between pixels at native offset
-/// (dr, dc) is `ext[dr + N-1, dc + N-1]`, where `ext` (2N-1, 2N-1) unfolds w_compact by evenness
-/// (`ext[-dr, -dc] = ext[dr, dc]`), so one entry (r', c', w) adds `w * ext[r - r' + N-1, c - c' +
-/// N-1]` along each grid row r: contiguous on both sides. Only the span of masked columns of each
-/// row is updated. Cost: B M (spans of the mask, ~M) multiply-adds, B M S / 2 gathers.
+/// `F = T^T W T` from the compact w-tilde (N, 2N-1), never forming W: `curvatureOnGrid` with
+/// `ext[dr, dc] = wCompact[dr, dc]`, or `wCompact[-dr, -dc]` for `dr < 0` (cos is even).
 public func curvatureFromWCompact(_ wCompact: UnsafeBufferPointer<Double>, gridSize n: Int,
                                   native: NativeIndices, mapping: SparseMapping,
                                   out: UnsafeMutableBufferPointer<Double>) {
+    let side = 2 * n - 1
+    curvatureOnGrid(rows: n, cols: n, native: native, mapping: mapping, out: out) { dr, dc in
+        dr >= 0 ? wCompact[dr * side + dc + n - 1] : wCompact[-dr * side - dc + n - 1]
+    }
+}
+
+/// `F = T^T W T` from the PyAutoArray preload layout (2 Ny, 2 Nx), where
+/// `W[i, j] = preload[row_j - row_i, col_j - col_i]` with Python's negative-index wrap:
+/// `curvatureOnGrid` with `ext[dr, dc] = preload[-dr mod 2Ny, -dc mod 2Nx]`.
+public func curvatureFromPreload(_ preload: UnsafeBufferPointer<Double>, rows p0: Int, cols p1: Int,
+                                 native: NativeIndices, mapping: SparseMapping,
+                                 out: UnsafeMutableBufferPointer<Double>) {
+    curvatureOnGrid(rows: p0 / 2, cols: p1 / 2, native: native, mapping: mapping, out: out) { dr, dc in
+        preload[((p0 - dr) % p0) * p1 + (p1 - dc) % p1]
+    }
+}
+
+/// `F = T^T W T` for W that depends only on the native offset of two pixels, never forming W.
+///
+/// `w(dr, dc)` is W between pixels at native offset (dr, dc) = (row_i - row_j, col_i - col_j),
+/// |dr| < rows, |dc| < cols; it is tabulated once as `ext` (2 rows - 1, 2 cols - 1). Omega lives
+/// on the mask's bounding box of the native grid: one entry (r', c', w) adds
+/// `w * ext[r - r' + rows-1, c - c' + cols-1]` along each grid row r, contiguous on both sides,
+/// and only over the span of masked columns of the row. Cost: about B M^2 / 2 multiply-adds
+/// (M per entry, halved by the order of `curvature`), B M S / 2 gathers.
+func curvatureOnGrid(rows n: Int, cols nc: Int, native: NativeIndices, mapping: SparseMapping,
+                     out: UnsafeMutableBufferPointer<Double>, w: (Int, Int) -> Double) {
     let m = mapping.imagePixels
     guard m > 0 else { out.initialize(repeating: 0); return }
-    let side = 2 * n - 1
+    let side = 2 * nc - 1
     // Padded by a vector so whole-vector updates may run past a row's end (see below).
-    let ext = Scratch(side * side + 8)
+    let ext = Scratch((2 * n - 1) * side + 8)
     for dr in -(n - 1)...(n - 1) {
-        for dc in -(n - 1)...(n - 1) {
-            ext.pointer[(dr + n - 1) * side + dc + n - 1] = dr >= 0
-                ? wCompact[dr * side + dc + n - 1]
-                : wCompact[-dr * side - dc + n - 1]
+        for dc in -(nc - 1)...(nc - 1) {
+            ext.pointer[(dr + n - 1) * side + dc + nc - 1] = w(dr, dc)
         }
     }
     let rowMin = native.rows.min()!, rowMax = native.rows.max()!
@@ -133,7 +153,7 @@ public func curvatureFromWCompact(_ wCompact: UnsafeBufferPointer<Double>, gridS
             // Where entry e's window starts in ext for this row segment.
             @inline(__always) func window(_ e: Int) -> UnsafePointer<Double> {
                 let p = pixel[e]
-                return UnsafePointer(e0 + (r + rowMin - nativeRows[p] + n - 1) * side + lo - nativeCols[p] + n - 1)
+                return UnsafePointer(e0 + (r + rowMin - nativeRows[p] + n - 1) * side + lo - nativeCols[p] + nc - 1)
             }
             var e = first
             // Four entries per pass over the row: the target is loaded and stored once per four.

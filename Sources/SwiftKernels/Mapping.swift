@@ -42,6 +42,51 @@ public struct SparseMapping {
         self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
     }
 
+    /// The production library's sub-pixel form: sub-pixel q maps onto image pixel `slim[q]` with
+    /// its first `sizes[q]` entries, each weighted by `fraction[slim[q]] * weights[q, b]`:
+    ///
+    ///     T[slim[q], indexes[q, b]] += fraction[slim[q]] * weights[q, b],   b < sizes[q]
+    ///
+    /// `slim` and `fraction` may be nil for one sub-pixel per image pixel with fraction 1.
+    /// - Throws: `KernelError.index` for a size outside [0, B], an image pixel outside [0, M) or a
+    ///   source index outside [0, S), naming the parameter, the row and the value.
+    public init(indexes: UnsafeBufferPointer<Int64>, sizes: UnsafeBufferPointer<Int64>,
+                weights: UnsafeBufferPointer<Double>, subPixels q: Int, width: Int,
+                slim: UnsafeBufferPointer<Int64>?, fraction: UnsafeBufferPointer<Double>?,
+                imagePixels rows: Int, sources: Int) throws {
+        var count = [Int](repeating: 0, count: rows + 1)
+        for sub in 0..<q {
+            let size = sizes[sub]
+            guard size >= 0 && size <= width else {
+                throw KernelError.index("pix_size_for_sub_slim_index[\(sub)] = \(size) is outside [0, \(width)]")
+            }
+            let m = slim.map { $0[sub] } ?? Int64(sub)
+            guard m >= 0 && m < rows else {
+                throw KernelError.index("slim_index_for_sub_slim_index[\(sub)] = \(m) is outside [0, \(rows))")
+            }
+            for b in 0..<Int(size) {
+                let s = indexes[sub * width + b]
+                guard s >= 0 && s < sources else {
+                    throw KernelError.index("pix_indexes_for_sub_slim_index[\(sub), \(b)] = \(s) is outside [0, \(sources)) (pixels = \(sources))")
+                }
+            }
+            count[Int(m) + 1] += Int(size)
+        }
+        for m in 0..<rows { count[m + 1] += count[m] }
+        var next = count
+        var source = [Int](repeating: 0, count: count[rows]), weight = [Double](repeating: 0, count: count[rows])
+        for sub in 0..<q {
+            let m = Int(slim.map { $0[sub] } ?? Int64(sub))
+            let f = fraction.map { $0[m] } ?? 1
+            for b in 0..<Int(sizes[sub]) {
+                source[next[m]] = Int(indexes[sub * width + b])
+                weight[next[m]] = f * weights[sub * width + b]
+                next[m] += 1
+            }
+        }
+        self.init(rows: rows, sources: sources, rowStart: count, rowSource: source, rowWeight: weight)
+    }
+
     /// The non-zeros of a dense (M, S) mapping matrix.
     public init(dense: UnsafeBufferPointer<Double>, rows: Int, sources: Int) {
         var start = [Int](repeating: 0, count: rows + 1)

@@ -14,3 +14,32 @@ public func wCompact(noise: UnsafeBufferPointer<Double>, uv: UnsafeBufferPointer
         return (1 / (sigma * sigma), 0, d * uv[2 * k], d * uv[2 * k + 1])
     }
 }
+
+/// PyAutoArray's preload layout of the same values, (2 Ny, 2 Nx):
+///
+///     preload[dy mod 2Ny, dx mod 2Nx] = sum_k c_k cos(2 pi (sx dx u_k - sy dy v_k)),  |dy| < Ny, |dx| < Nx
+///
+/// with row Ny and column Nx zero; `sy`, `sx` are the grid's spacings in radians (y decreasing
+/// with the row, x increasing with the column). One `cosineGrid` of Ny x (2 Nx - 1) gives the
+/// offsets with dy >= 0; evenness gives the rest. Cost: as `wCompact`.
+public func wTildePreload(noise: UnsafeBufferPointer<Double>, uv: UnsafeBufferPointer<Double>,
+                          rows ny: Int, cols nx: Int, spacingY sy: Double, spacingX sx: Double,
+                          out: UnsafeMutableBufferPointer<Double>) {
+    let cols = 2 * nx - 1
+    let half = Scratch(ny * cols)
+    cosineGrid(visibilities: noise.count, rows: ny, cols: cols, colShift: nx - 1,
+               out: UnsafeMutableBufferPointer(start: half.pointer, count: half.count)) { k in
+        let sigma = noise[k]
+        return (1 / (sigma * sigma), 0, sx * uv[2 * k], sy * uv[2 * k + 1])
+    }
+    let width = 2 * nx, height = 2 * ny
+    out.initialize(repeating: 0)
+    for dy in 0..<ny {
+        for dx in -(nx - 1)...(nx - 1) {
+            let value = half.pointer[dy * cols + dx + nx - 1]
+            out[dy * width + (dx + width) % width] = value
+            out[((height - dy) % height) * width + (width - dx) % width] = value
+        }
+    }
+    withExtendedLifetime(half) {}
+}

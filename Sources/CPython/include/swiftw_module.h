@@ -17,7 +17,12 @@
     X(curvature_dense_mapping) \
     X(curvature_w_tilde_sparse) \
     X(curvature_w_compact_sparse) \
-    X(regularization)
+    X(regularization) \
+    X(w_tilde_preload) \
+    X(aa_mapping_matrix) \
+    X(aa_transpose_matmul) \
+    X(aa_curvature_w_tilde) \
+    X(aa_curvature_preload)
 
 #define SWIFTW_DECLARE(name) \
     int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);

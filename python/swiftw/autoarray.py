@@ -1,0 +1,255 @@
+"""`swiftw.autoarray`: the production library's (PyAutoArray's) signatures.
+
+For code that calls PyAutoArray's interferometer utilities directly: sub-pixel mappings
+(`pix_size_for_sub_slim_index`, `slim_index_for_sub_slim_index`, `sub_fraction`), the (2Ny, 2Nx)
+preload layout of the compact w-tilde, and rows of `neighbors` that end at `neighbors_sizes`.
+Functions whose signature is the same as at the top level are the top-level functions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _swiftw
+from ._validate import count, floats, indices, number
+from .curvature import curvature_matrix_via_w_tilde_from, data_vector_from
+from .likelihood import (
+    _log_likelihood_from_parts,
+    mask_2d_centres_from,
+    mask_2d_circular_from,
+    noise_normalization_complex_from,
+    reconstruction_positive_negative_from,
+)
+from .w_tilde import (
+    w_tilde_curvature_interferometer_from,
+    w_tilde_data_interferometer_from as _w_tilde_data,
+    w_tilde_via_preload_from,
+)
+
+__all__ = [
+    "w_tilde_data_interferometer_from",
+    "w_tilde_curvature_interferometer_from",
+    "w_tilde_curvature_preload_interferometer_from",
+    "w_tilde_via_preload_from",
+    "mapping_matrix_from",
+    "curvature_matrix_via_w_tilde_curvature_preload_interferometer_from",
+    "data_vector_from",
+    "curvature_matrix_via_w_tilde_from",
+    "constant_regularization_matrix_from",
+    "reconstruction_positive_negative_from",
+    "noise_normalization_complex_from",
+    "mask_2d_centres_from",
+    "mask_2d_circular_from",
+    "log_likelihood_function_via_w_tilde_from",
+    "log_likelihood_function_via_w_compact_from",
+]
+
+def w_tilde_data_interferometer_from(
+    visibilities_real: np.ndarray,
+    noise_map_real: np.ndarray,
+    uv_wavelengths: np.ndarray,
+    grid_radians_slim: np.ndarray,
+    native_index_for_slim_index: np.ndarray,
+) -> np.ndarray:
+    """The dirty-image weights, ``sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x_i u_k + y_i v_k))``.
+
+    Same values as `swiftw.w_tilde_data_interferometer_from` (method "auto": the lattice
+    evaluation when the pixels lie on one); `native_index_for_slim_index` is accepted for the
+    production signature and checked for shape.
+    """
+    native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
+    grid = floats(grid_radians_slim, "grid_radians_slim", 2)
+    if native.shape[0] != grid.shape[0]:
+        raise ValueError(f"native_index_for_slim_index has {native.shape[0]} rows, grid_radians_slim has {grid.shape[0]}")
+    return _w_tilde_data(visibilities_real, noise_map_real, uv_wavelengths, grid)
+
+
+def _grid_spacing(grid: np.ndarray, name: str) -> tuple[float, float]:
+    """(sy, sx) of a regular (Ny, Nx, 2) grid of (y, x): y = y00 - sy row, x = x00 + sx col."""
+    ny, nx = grid.shape[:2]
+    sy = float(grid[0, 0, 0] - grid[1, 0, 0]) if ny > 1 else 0.0
+    sx = float(grid[0, 1, 1] - grid[0, 0, 1]) if nx > 1 else 0.0
+    rows, cols = np.arange(ny)[:, None], np.arange(nx)[None, :]
+    deviation = max(
+        np.max(np.abs(grid[:, :, 0] - (grid[0, 0, 0] - sy * rows))),
+        np.max(np.abs(grid[:, :, 1] - (grid[0, 0, 1] + sx * cols))),
+    )
+    if not deviation <= 1e-9 * max(abs(sy), abs(sx), 1e-300) * max(ny, nx):
+        raise ValueError(f"{name} is not a regular grid (y = y0 - sy row, x = x0 + sx col)")
+    return sy, sx
+
+
+def w_tilde_curvature_preload_interferometer_from(
+    noise_map_real: np.ndarray,
+    uv_wavelengths: np.ndarray,
+    shape_masked_pixels_2d,
+    grid_radians_2d: np.ndarray,
+) -> np.ndarray:
+    """The w-tilde values of every pixel offset in the preload layout (2Ny, 2Nx).
+
+    ``preload[dy mod 2Ny, dx mod 2Nx] = sum_k c_k cos(2 pi (sx dx u_k - sy dy v_k))`` for
+    ``|dy| < Ny``, ``|dx| < Nx`` (row Ny and column Nx zero), with ``c_k = sigma_k^-2`` and the
+    spacings (sy, sx) of `grid_radians_2d`, which must be regular. Exact (to rounding) by angle
+    addition, like `swiftw.w_compact_curvature_interferometer_from`.
+
+    Parameters
+    ----------
+    noise_map_real : (K,) float64
+    uv_wavelengths : (K, 2) float64
+    shape_masked_pixels_2d : (int, int)
+        (Ny, Nx), the extent of the mask.
+    grid_radians_2d : (>=Ny, >=Nx, 2) float64
+        The native grid of (y, x) in radians.
+
+    Returns
+    -------
+    (2Ny, 2Nx) float64
+    """
+    ny, nx = (count(v, f"shape_masked_pixels_2d[{i}]") for i, v in enumerate(shape_masked_pixels_2d))
+    grid = floats(grid_radians_2d, "grid_radians_2d", 3)
+    if grid.shape[0] < ny or grid.shape[1] < nx or grid.shape[2] != 2:
+        raise ValueError(f"grid_radians_2d has shape {grid.shape}, expected at least ({ny}, {nx}, 2)")
+    sy, sx = _grid_spacing(grid[:ny, :nx], "grid_radians_2d")
+    noise = floats(noise_map_real, "noise_map_real", 1)
+    uv = floats(uv_wavelengths, "uv_wavelengths", 2)
+    out = np.empty((2 * ny, 2 * nx))
+    _swiftw.w_tilde_preload(out, noise, uv, ny, nx, sy, sx)
+    return out
+
+
+def _sub_mapping(pix_indexes, pix_size, pix_weights, slim_index=None, sub_fraction=None):
+    arrays = [
+        indices(pix_indexes, "pix_indexes_for_sub_slim_index", 2),
+        indices(pix_size, "pix_size_for_sub_slim_index", 1),
+        floats(pix_weights, "pix_weights_for_sub_slim_index", 2),
+    ]
+    if slim_index is not None:
+        arrays += [indices(slim_index, "slim_index_for_sub_slim_index", 1), floats(sub_fraction, "sub_fraction", 1)]
+    return arrays
+
+
+def mapping_matrix_from(
+    pix_indexes_for_sub_slim_index: np.ndarray,
+    pix_size_for_sub_slim_index: np.ndarray,
+    pix_weights_for_sub_slim_index: np.ndarray,
+    pixels: int,
+    total_mask_pixels: int,
+    slim_index_for_sub_slim_index: np.ndarray,
+    sub_fraction: np.ndarray,
+) -> np.ndarray:
+    """The mapping matrix T (M, S) from sub-pixels.
+
+    ``T[slim[q], pix_indexes[q, b]] += sub_fraction[slim[q]] * pix_weights[q, b]`` for
+    ``b < pix_size_for_sub_slim_index[q]``, with ``slim = slim_index_for_sub_slim_index`` and
+    ``M = total_mask_pixels``. Indices outside their ranges raise IndexError.
+    """
+    s = count(pixels, "pixels")
+    m = count(total_mask_pixels, "total_mask_pixels")
+    arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                          pix_weights_for_sub_slim_index, slim_index_for_sub_slim_index, sub_fraction)
+    if arrays[4].shape[0] != m:
+        raise ValueError(f"sub_fraction has shape {arrays[4].shape}, expected ({m},) (total_mask_pixels)")
+    out = np.empty((m, s))
+    _swiftw.aa_mapping_matrix(out, *arrays, s)
+    return out
+
+
+def curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
+    curvature_preload: np.ndarray,
+    pix_indexes_for_sub_slim_index: np.ndarray,
+    pix_size_for_sub_slim_index: np.ndarray,
+    pix_weights_for_sub_slim_index: np.ndarray,
+    native_index_for_slim_index: np.ndarray,
+    pix_pixels: int,
+) -> np.ndarray:
+    """The curvature matrix ``F = T^T W T`` from the preload layout, never forming W.
+
+    ``W[i, j] = curvature_preload[row_j - row_i, col_j - col_i]`` (negative indices wrap); the
+    mapping has one row per image pixel, row m holding its first ``pix_size[m]`` entries.
+    """
+    s = count(pix_pixels, "pix_pixels")
+    preload = floats(curvature_preload, "curvature_preload", 2)
+    native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
+    arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index)
+    out = np.empty((s, s))
+    _swiftw.aa_curvature_preload(out, preload, native, *arrays, s)
+    return out
+
+
+def constant_regularization_matrix_from(
+    coefficient: float, neighbors: np.ndarray, neighbors_sizes: np.ndarray
+) -> np.ndarray:
+    """The constant regularisation matrix H (S, S), row i with its first ``neighbors_sizes[i]``
+    neighbours: ``H[i, i] = 1e-8 + coefficient^2 * neighbors_sizes[i]``, ``H[i, k] -= coefficient^2``.
+    """
+    c = number(coefficient, "coefficient")
+    nb = indices(neighbors, "neighbors", 2)
+    sizes = indices(neighbors_sizes, "neighbors_sizes", 1)
+    out = np.empty((sizes.shape[0], sizes.shape[0]))
+    _swiftw.regularization(out, nb, sizes, c, 1)
+    return out
+
+
+def _likelihood(dirty_image, data, noise_map, curvature_of, mapping, neighbors, neighbors_sizes):
+    regularization = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
+    pixels = regularization.shape[0]
+    d_img = floats(dirty_image, "dirty_image", 1)
+    data_vector = np.empty(pixels)
+    _swiftw.aa_transpose_matmul(data_vector, d_img, *mapping, pixels)
+    return _log_likelihood_from_parts(data, noise_map, curvature_of(pixels), regularization,
+                                      data_vector, indices(neighbors, "neighbors", 2), neighbors_sizes)
+
+
+def log_likelihood_function_via_w_tilde_from(
+    dirty_image: np.ndarray,
+    data: np.ndarray,
+    noise_map: np.ndarray,
+    w_tilde: np.ndarray,
+    pix_indexes_for_sub_slim_index: np.ndarray,
+    pix_size_for_sub_slim_index: np.ndarray,
+    pix_weights_for_sub_slim_index: np.ndarray,
+    slim_index_for_sub_slim_index: np.ndarray,
+    sub_fraction: np.ndarray,
+    neighbors: np.ndarray,
+    neighbors_sizes: np.ndarray,
+) -> float:
+    """The log-likelihood of SPEC 3.6 with the sub-pixel mapping matrix and the w-tilde matrix:
+    ``-0.5 (chi.chi - s.d + log det (F + H) - log det H + noise_normalization)``."""
+    mapping = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                           pix_weights_for_sub_slim_index, slim_index_for_sub_slim_index, sub_fraction)
+    w = floats(w_tilde, "w_tilde", 2)
+
+    def curvature(pixels):
+        out = np.empty((pixels, pixels))
+        _swiftw.aa_curvature_w_tilde(out, w, *mapping, pixels)
+        return out
+
+    return _likelihood(dirty_image, data, noise_map, curvature, mapping, neighbors, neighbors_sizes)
+
+
+def log_likelihood_function_via_w_compact_from(
+    dirty_image: np.ndarray,
+    data: np.ndarray,
+    noise_map: np.ndarray,
+    w_tilde_preload: np.ndarray,
+    pix_indexes_for_sub_slim_index: np.ndarray,
+    pix_size_for_sub_slim_index: np.ndarray,
+    pix_weights_for_sub_slim_index: np.ndarray,
+    slim_index_for_sub_slim_index: np.ndarray,
+    sub_fraction: np.ndarray,
+    neighbors: np.ndarray,
+    neighbors_sizes: np.ndarray,
+    native_index_for_slim_index: np.ndarray,
+) -> float:
+    """The log-likelihood of SPEC 3.6 with the sub-pixel mapping matrix, F built from the preload
+    layout `w_tilde_preload` (2Ny, 2Nx) without forming W."""
+    mapping = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                           pix_weights_for_sub_slim_index, slim_index_for_sub_slim_index, sub_fraction)
+    preload = floats(w_tilde_preload, "w_tilde_preload", 2)
+    native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
+
+    def curvature(pixels):
+        out = np.empty((pixels, pixels))
+        _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels)
+        return out
+
+    return _likelihood(dirty_image, data, noise_map, curvature, mapping, neighbors, neighbors_sizes)
