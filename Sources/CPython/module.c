@@ -7,6 +7,8 @@
  * releases every buffer on every path. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include "swiftw_module.h"
 
@@ -61,6 +63,48 @@ static PyObject *raise_status(const swiftw_status *status) {
     return NULL;
 }
 
+/* Ctrl-C while a kernel runs without the GIL: for the duration of the calls in flight, SIGINT
+ * also sets the kernels' interrupt flag (then chains to the handler Python installed, which
+ * records the signal for the interpreter). Kernels stop at their next checkpoint; the call then
+ * runs the Python signal handlers, which raise KeyboardInterrupt. */
+static pthread_mutex_t interrupt_lock = PTHREAD_MUTEX_INITIALIZER;
+static int calls_in_flight = 0;
+static int handler_installed = 0;
+static struct sigaction python_action;
+
+static void on_sigint(int signum) {
+    swiftw_interrupt_set(1);
+    if (python_action.sa_flags & SA_SIGINFO) return; /* not Python's kind of handler: never installed */
+    if (python_action.sa_handler != SIG_DFL && python_action.sa_handler != SIG_IGN) {
+        python_action.sa_handler(signum);
+    }
+}
+
+static void interrupts_begin(void) {
+    pthread_mutex_lock(&interrupt_lock);
+    if (calls_in_flight++ == 0) {
+        swiftw_interrupt_set(0);
+        struct sigaction current;
+        if (sigaction(SIGINT, NULL, &current) == 0 && !(current.sa_flags & SA_SIGINFO)
+            && current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN) {
+            struct sigaction ours = current;
+            ours.sa_handler = on_sigint;
+            python_action = current;
+            handler_installed = sigaction(SIGINT, &ours, NULL) == 0;
+        }
+    }
+    pthread_mutex_unlock(&interrupt_lock);
+}
+
+static void interrupts_end(void) {
+    pthread_mutex_lock(&interrupt_lock);
+    if (--calls_in_flight == 0 && handler_installed) {
+        sigaction(SIGINT, &python_action, NULL);
+        handler_installed = 0;
+    }
+    pthread_mutex_unlock(&interrupt_lock);
+}
+
 static PyObject *call_kernel(swiftw_kernel kernel, PyObject *args) {
     Py_ssize_t n = PyTuple_GET_SIZE(args);
     if (n > MAX_ARGS) {
@@ -86,10 +130,14 @@ static PyObject *call_kernel(swiftw_kernel kernel, PyObject *args) {
     swiftw_status status;
     status.code = SWIFTW_OK;
     status.message[0] = '\0';
+    interrupts_begin();
     Py_BEGIN_ALLOW_THREADS
     kernel(arrays, narrays, numbers, nnumbers, &status);
     Py_END_ALLOW_THREADS
-    if (status.code != SWIFTW_OK) {
+    interrupts_end();
+    if (status.code == SWIFTW_INTERRUPTED && PyErr_CheckSignals() != 0) {
+        /* the Python handler raised (KeyboardInterrupt by default) */
+    } else if (status.code != SWIFTW_OK) {
         raise_status(&status);
     } else {
         Py_INCREF(Py_None);

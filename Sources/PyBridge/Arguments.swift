@@ -116,6 +116,10 @@ func report(_ status: UnsafeMutablePointer<swiftw_status>?, _ body: () throws ->
     var message = ""
     do {
         try body()
+        if Interrupt.requested {
+            code = 5
+            message = "interrupted"
+        }
     } catch let error as KernelError {
         switch error {
         case .type(let m): code = 1; message = m

@@ -29,7 +29,7 @@ func cosineGrid(visibilities k: Int, rows: Int, cols: Int, colShift: Int,
         let acc = accumulatorPointers.pointer[tid]
         let lpStore = Scratch(rowsPadded * 2 * chunk), rpStore = Scratch(colsPadded * 2 * chunk)
         let lp = lpStore.pointer, rp = rpStore.pointer
-        for c in range {
+        for c in range where !Interrupt.requested {
             let k0 = c * chunk, kc = min(chunk, k - k0)
             let depth = 2 * kc
             for kk in 0..<kc {

@@ -127,8 +127,9 @@ struct LaneFFT {
         twiddles = Buffer(table)
     }
 
-    /// Scratch elements a caller must give `transform` per buffer (SIMD4 pairs: `2 n` Lanes).
-    var laneCount: Int { 2 * n }
+    /// The number of stages: `transform` leaves its result in `y` when it is odd, in `x` when
+    /// it is even.
+    var stageCount: Int { stages.count }
 
     /// Forward transform of the four sequences in `x`; returns `x` or `y`, whichever holds the
     /// result (the other is clobbered).
@@ -152,7 +153,7 @@ struct LaneFFT {
     // MARK: butterflies
     //
     // Element e of a buffer is (b[2e], b[2e+1]). In a stage, input r of group (q, k) is element
-    // k + s (q + r m), output j is element k + s (p q + j).
+    // k + s (q + r m), output j is element k + s (p q + j); group q = 0 has no twiddles.
 
     @inline(__always)
     static func mul(_ r: Lane, _ i: Lane, _ wr: Double, _ wi: Double) -> (Lane, Lane) {
@@ -160,171 +161,130 @@ struct LaneFFT {
         return ((r * wrv).addingProduct(-i, wiv), (r * wiv).addingProduct(i, wrv))
     }
 
+    /// Runs `butterfly(input, output, twiddles)` over the (q, k) groups of a stage of radix p.
+    @inline(__always)
+    static func stage(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, radix p: Int, _ m: Int, _ s: Int,
+                      _ tw: UnsafePointer<Double>,
+                      _ first: (UnsafeMutablePointer<Lane>, UnsafeMutablePointer<Lane>) -> Void,
+                      _ other: (UnsafeMutablePointer<Lane>, UnsafeMutablePointer<Lane>, UnsafePointer<Double>) -> Void) {
+        for k in 0..<s { first(x + 2 * k, y + 2 * k) }
+        if m <= 1 { return }
+        for q in 1..<m {
+            let w = tw + 2 * (p - 1) * (q - 1)
+            let a = x + 2 * s * q, o = y + 2 * s * p * q
+            for k in 0..<s { other(a + 2 * k, o + 2 * k, w) }
+        }
+    }
+
     static func radix2(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
                        _ tw: UnsafePointer<Double>) {
-        let inStride = 2 * s * m, outStride = 2 * s
-        for q in 0..<m {
-            let a = x + 2 * s * q, b = y + 2 * s * 2 * q
-            let (wr, wi) = q == 0 ? (1.0, 0.0) : (tw[2 * (q - 1)], tw[2 * (q - 1) + 1])
-            for k in 0..<s {
-                let a0 = a + 2 * k, a1 = a0 + inStride
-                let r0 = a0[0], i0 = a0[1], r1 = a1[0], i1 = a1[1]
-                let o = b + 2 * k
-                o[0] = r0 + r1
-                o[1] = i0 + i1
-                if q == 0 {
-                    o[outStride] = r0 - r1
-                    o[outStride + 1] = i0 - i1
-                } else {
-                    let (tr, ti) = mul(r0 - r1, i0 - i1, wr, wi)
-                    o[outStride] = tr
-                    o[outStride + 1] = ti
-                }
-            }
-        }
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 2, m, s, tw, { a, o in
+            let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1]
+            o[0] = r0 + r1; o[1] = i0 + i1
+            o[so] = r0 - r1; o[so + 1] = i0 - i1
+        }, { a, o, w in
+            let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1]
+            o[0] = r0 + r1; o[1] = i0 + i1
+            (o[so], o[so + 1]) = mul(r0 - r1, i0 - i1, w[0], w[1])
+        })
+    }
+
+    /// The radix-4 butterfly: b0 = t0 + t2, b1 = t1 - i t3, b2 = t0 - t2, b3 = t1 + i t3 with
+    /// t0, t1 = a0 +- a2 and t2, t3 = a1 +- a3.
+    @inline(__always)
+    static func butterfly4(_ a: UnsafeMutablePointer<Lane>, _ si: Int)
+        -> (Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane) {
+        let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1]
+        let r2 = a[2 * si], i2 = a[2 * si + 1], r3 = a[3 * si], i3 = a[3 * si + 1]
+        let t0r = r0 + r2, t0i = i0 + i2, t1r = r0 - r2, t1i = i0 - i2
+        let t2r = r1 + r3, t2i = i1 + i3, t3r = r1 - r3, t3i = i1 - i3
+        return (t0r + t2r, t0i + t2i, t1r + t3i, t1i - t3r, t0r - t2r, t0i - t2i, t1r - t3i, t1i + t3r)
     }
 
     static func radix4(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
                        _ tw: UnsafePointer<Double>) {
-        let inStride = 2 * s * m, outStride = 2 * s
-        // q = 0: no twiddles.
-        do {
-            for k in 0..<s {
-                let a = x + 2 * k
-                let (r0, i0) = (a[0], a[1])
-                let (r1, i1) = (a[inStride], a[inStride + 1])
-                let (r2, i2) = (a[2 * inStride], a[2 * inStride + 1])
-                let (r3, i3) = (a[3 * inStride], a[3 * inStride + 1])
-                let t0r = r0 + r2, t0i = i0 + i2, t1r = r0 - r2, t1i = i0 - i2
-                let t2r = r1 + r3, t2i = i1 + i3, t3r = r1 - r3, t3i = i1 - i3
-                let o = y + 2 * k
-                o[0] = t0r + t2r
-                o[1] = t0i + t2i
-                // b1 = t1 - i t3, b3 = t1 + i t3, b2 = t0 - t2
-                o[outStride] = t1r + t3i
-                o[outStride + 1] = t1i - t3r
-                o[2 * outStride] = t0r - t2r
-                o[2 * outStride + 1] = t0i - t2i
-                o[3 * outStride] = t1r - t3i
-                o[3 * outStride + 1] = t1i + t3r
-            }
-        }
-        if m <= 1 { return }
-        for q in 1..<m {
-            let w = tw + 6 * (q - 1)
-            let w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5]
-            let base = x + 2 * s * q, outBase = y + 2 * s * 4 * q
-            for k in 0..<s {
-                let a = base + 2 * k
-                let (r0, i0) = (a[0], a[1])
-                let (r1, i1) = (a[inStride], a[inStride + 1])
-                let (r2, i2) = (a[2 * inStride], a[2 * inStride + 1])
-                let (r3, i3) = (a[3 * inStride], a[3 * inStride + 1])
-                let t0r = r0 + r2, t0i = i0 + i2, t1r = r0 - r2, t1i = i0 - i2
-                let t2r = r1 + r3, t2i = i1 + i3, t3r = r1 - r3, t3i = i1 - i3
-                let o = outBase + 2 * k
-                o[0] = t0r + t2r
-                o[1] = t0i + t2i
-                let (b1r, b1i) = mul(t1r + t3i, t1i - t3r, w1r, w1i)
-                o[outStride] = b1r
-                o[outStride + 1] = b1i
-                let (b2r, b2i) = mul(t0r - t2r, t0i - t2i, w2r, w2i)
-                o[2 * outStride] = b2r
-                o[2 * outStride + 1] = b2i
-                let (b3r, b3i) = mul(t1r - t3i, t1i + t3r, w3r, w3i)
-                o[3 * outStride] = b3r
-                o[3 * outStride + 1] = b3i
-            }
-        }
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 4, m, s, tw, { a, o in
+            let b = butterfly4(a, si)
+            o[0] = b.0; o[1] = b.1
+            o[so] = b.2; o[so + 1] = b.3
+            o[2 * so] = b.4; o[2 * so + 1] = b.5
+            o[3 * so] = b.6; o[3 * so + 1] = b.7
+        }, { a, o, w in
+            let b = butterfly4(a, si)
+            o[0] = b.0; o[1] = b.1
+            (o[so], o[so + 1]) = mul(b.2, b.3, w[0], w[1])
+            (o[2 * so], o[2 * so + 1]) = mul(b.4, b.5, w[2], w[3])
+            (o[3 * so], o[3 * so + 1]) = mul(b.6, b.7, w[4], w[5])
+        })
+    }
+
+    /// The radix-3 butterfly: b0 = a0 + t, b1,2 = u +- v with t = a1 + a2, u = a0 - t/2,
+    /// v = -i (sqrt 3 / 2)(a1 - a2).
+    @inline(__always)
+    static func butterfly3(_ a: UnsafeMutablePointer<Lane>, _ si: Int) -> (Lane, Lane, Lane, Lane, Lane, Lane) {
+        let h = Lane(repeating: 0.5), c = Lane(repeating: 0.866_025_403_784_438_6)
+        let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1], r2 = a[2 * si], i2 = a[2 * si + 1]
+        let tr = r1 + r2, ti = i1 + i2
+        let ur = r0 - h * tr, ui = i0 - h * ti
+        let vr = c * (i1 - i2), vi = c * (r2 - r1)
+        return (r0 + tr, i0 + ti, ur + vr, ui + vi, ur - vr, ui - vi)
     }
 
     static func radix3(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
                        _ tw: UnsafePointer<Double>) {
-        let inStride = 2 * s * m, outStride = 2 * s
-        let h = Lane(repeating: 0.5), c = Lane(repeating: 0.866_025_403_784_438_6)  // sqrt(3)/2
-        for q in 0..<m {
-            let base = x + 2 * s * q, outBase = y + 2 * s * 3 * q
-            let w = tw + 4 * max(q - 1, 0)
-            let w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3]
-            for k in 0..<s {
-                let a = base + 2 * k
-                let (r0, i0) = (a[0], a[1])
-                let (r1, i1) = (a[inStride], a[inStride + 1])
-                let (r2, i2) = (a[2 * inStride], a[2 * inStride + 1])
-                let tr = r1 + r2, ti = i1 + i2
-                let ur = r0 - h * tr, ui = i0 - h * ti
-                // v = -i (sqrt3/2)(a1 - a2)
-                let vr = c * (i1 - i2), vi = c * (r2 - r1)
-                let o = outBase + 2 * k
-                o[0] = r0 + tr
-                o[1] = i0 + ti
-                if q == 0 {
-                    o[outStride] = ur + vr
-                    o[outStride + 1] = ui + vi
-                    o[2 * outStride] = ur - vr
-                    o[2 * outStride + 1] = ui - vi
-                } else {
-                    let (b1r, b1i) = mul(ur + vr, ui + vi, w1r, w1i)
-                    o[outStride] = b1r
-                    o[outStride + 1] = b1i
-                    let (b2r, b2i) = mul(ur - vr, ui - vi, w2r, w2i)
-                    o[2 * outStride] = b2r
-                    o[2 * outStride + 1] = b2i
-                }
-            }
-        }
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 3, m, s, tw, { a, o in
+            let b = butterfly3(a, si)
+            o[0] = b.0; o[1] = b.1
+            o[so] = b.2; o[so + 1] = b.3
+            o[2 * so] = b.4; o[2 * so + 1] = b.5
+        }, { a, o, w in
+            let b = butterfly3(a, si)
+            o[0] = b.0; o[1] = b.1
+            (o[so], o[so + 1]) = mul(b.2, b.3, w[0], w[1])
+            (o[2 * so], o[2 * so + 1]) = mul(b.4, b.5, w[2], w[3])
+        })
+    }
+
+    /// The radix-5 butterfly with c1, s1 = cos, sin(2 pi/5) and c2, s2 = cos, sin(4 pi/5):
+    /// t1,3 = a1 +- a4, t2,4 = a2 +- a3, p1 = a0 + c1 t1 + c2 t2, p2 = a0 + c2 t1 + c1 t2,
+    /// u1 = -i (s1 t3 + s2 t4), u2 = -i (s2 t3 - s1 t4); b1,4 = p1 +- u1, b2,3 = p2 +- u2.
+    @inline(__always)
+    static func butterfly5(_ a: UnsafeMutablePointer<Lane>, _ si: Int)
+        -> (Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane) {
+        let c1 = Lane(repeating: 0.309_016_994_374_947_45), c2 = Lane(repeating: -0.809_016_994_374_947_5)
+        let s1 = Lane(repeating: 0.951_056_516_295_153_5), s2 = Lane(repeating: 0.587_785_252_292_473_1)
+        let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1], r2 = a[2 * si], i2 = a[2 * si + 1]
+        let r3 = a[3 * si], i3 = a[3 * si + 1], r4 = a[4 * si], i4 = a[4 * si + 1]
+        let t1r = r1 + r4, t1i = i1 + i4, t2r = r2 + r3, t2i = i2 + i3
+        let t3r = r1 - r4, t3i = i1 - i4, t4r = r2 - r3, t4i = i2 - i3
+        let p1r = r0 + c1 * t1r + c2 * t2r, p1i = i0 + c1 * t1i + c2 * t2i
+        let p2r = r0 + c2 * t1r + c1 * t2r, p2i = i0 + c2 * t1i + c1 * t2i
+        let u1r = s1 * t3i + s2 * t4i, u1i = -(s1 * t3r + s2 * t4r)
+        let u2r = s2 * t3i - s1 * t4i, u2i = s1 * t4r - s2 * t3r
+        return (r0 + t1r + t2r, i0 + t1i + t2i, p1r + u1r, p1i + u1i, p2r + u2r, p2i + u2i,
+                p2r - u2r, p2i - u2i, p1r - u1r, p1i - u1i)
     }
 
     static func radix5(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
                        _ tw: UnsafePointer<Double>) {
-        let inStride = 2 * s * m, outStride = 2 * s
-        // cos and sin of 2 pi / 5 and 4 pi / 5.
-        let c1 = Lane(repeating: 0.309_016_994_374_947_45), c2 = Lane(repeating: -0.809_016_994_374_947_5)
-        let s1 = Lane(repeating: 0.951_056_516_295_153_5), s2 = Lane(repeating: 0.587_785_252_292_473_1)
-        for q in 0..<m {
-            let base = x + 2 * s * q, outBase = y + 2 * s * 5 * q
-            let w = tw + 8 * max(q - 1, 0)
-            for k in 0..<s {
-                let a = base + 2 * k
-                let (r0, i0) = (a[0], a[1])
-                let (r1, i1) = (a[inStride], a[inStride + 1])
-                let (r2, i2) = (a[2 * inStride], a[2 * inStride + 1])
-                let (r3, i3) = (a[3 * inStride], a[3 * inStride + 1])
-                let (r4, i4) = (a[4 * inStride], a[4 * inStride + 1])
-                let t1r = r1 + r4, t1i = i1 + i4, t2r = r2 + r3, t2i = i2 + i3
-                let t3r = r1 - r4, t3i = i1 - i4, t4r = r2 - r3, t4i = i2 - i3
-                let p1r = r0 + c1 * t1r + c2 * t2r, p1i = i0 + c1 * t1i + c2 * t2i
-                let p2r = r0 + c2 * t1r + c1 * t2r, p2i = i0 + c2 * t1i + c1 * t2i
-                // -i (s1 t3 + s2 t4) and -i (s2 t3 - s1 t4)
-                let u1r = s1 * t3i + s2 * t4i, u1i = -(s1 * t3r + s2 * t4r)
-                let u2r = s2 * t3i - s1 * t4i, u2i = s1 * t4r - s2 * t3r
-                let o = outBase + 2 * k
-                o[0] = r0 + t1r + t2r
-                o[1] = i0 + t1i + t2i
-                if q == 0 {
-                    o[outStride] = p1r + u1r
-                    o[outStride + 1] = p1i + u1i
-                    o[2 * outStride] = p2r + u2r
-                    o[2 * outStride + 1] = p2i + u2i
-                    o[3 * outStride] = p2r - u2r
-                    o[3 * outStride + 1] = p2i - u2i
-                    o[4 * outStride] = p1r - u1r
-                    o[4 * outStride + 1] = p1i - u1i
-                } else {
-                    var (tr, ti) = mul(p1r + u1r, p1i + u1i, w[0], w[1])
-                    o[outStride] = tr
-                    o[outStride + 1] = ti
-                    (tr, ti) = mul(p2r + u2r, p2i + u2i, w[2], w[3])
-                    o[2 * outStride] = tr
-                    o[2 * outStride + 1] = ti
-                    (tr, ti) = mul(p2r - u2r, p2i - u2i, w[4], w[5])
-                    o[3 * outStride] = tr
-                    o[3 * outStride + 1] = ti
-                    (tr, ti) = mul(p1r - u1r, p1i - u1i, w[6], w[7])
-                    o[4 * outStride] = tr
-                    o[4 * outStride + 1] = ti
-                }
-            }
-        }
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 5, m, s, tw, { a, o in
+            let b = butterfly5(a, si)
+            o[0] = b.0; o[1] = b.1
+            o[so] = b.2; o[so + 1] = b.3
+            o[2 * so] = b.4; o[2 * so + 1] = b.5
+            o[3 * so] = b.6; o[3 * so + 1] = b.7
+            o[4 * so] = b.8; o[4 * so + 1] = b.9
+        }, { a, o, w in
+            let b = butterfly5(a, si)
+            o[0] = b.0; o[1] = b.1
+            (o[so], o[so + 1]) = mul(b.2, b.3, w[0], w[1])
+            (o[2 * so], o[2 * so + 1]) = mul(b.4, b.5, w[2], w[3])
+            (o[3 * so], o[3 * so + 1]) = mul(b.6, b.7, w[4], w[5])
+            (o[4 * so], o[4 * so + 1]) = mul(b.8, b.9, w[6], w[7])
+        })
     }
 }

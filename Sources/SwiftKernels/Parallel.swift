@@ -1,4 +1,16 @@
 import Dispatch
+import SwiftwABI
+
+/// Cooperative cancellation: a request to stop (Ctrl-C) that long kernels check between blocks
+/// of work. A stopped kernel leaves its output incomplete; the bridge reports the interruption.
+public enum Interrupt {
+    /// Whether a stop was requested since the flag was last cleared.
+    @inline(__always)
+    public static var requested: Bool { swiftw_interrupt_get() != 0 }
+
+    public static func request() { swiftw_interrupt_set(1) }
+    public static func clear() { swiftw_interrupt_set(0) }
+}
 
 /// Thread settings shared by every kernel.
 ///
@@ -15,7 +27,8 @@ public enum Threads {
     }
 }
 
-/// Runs `body(i)` for every `i` in `0..<n` on up to `threads` threads.
+/// Runs `body(i)` for every `i` in `0..<n` on up to `threads` threads, until an interrupt is
+/// requested (items not yet started are then skipped).
 ///
 /// Thread `t` takes the items `t, t + threads, t + 2 threads, ...`: interleaving balances work
 /// whose cost drifts with `i` (triangular loops). With one thread, or one item, no thread is
@@ -24,12 +37,12 @@ public enum Threads {
 public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (Int) -> Void) {
     let t = min(max(threads, 1), n)
     if t <= 1 {
-        for i in 0..<n { body(i) }
+        for i in 0..<n where !Interrupt.requested { body(i) }
         return
     }
     DispatchQueue.concurrentPerform(iterations: t) { tid in
         var i = tid
-        while i < n {
+        while i < n && !Interrupt.requested {
             body(i)
             i += t
         }
@@ -42,12 +55,12 @@ public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (Int) ->
 public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (_ thread: Int, _ item: Int) -> Void) {
     let t = min(max(threads, 1), n)
     if t <= 1 {
-        for i in 0..<n { body(0, i) }
+        for i in 0..<n where !Interrupt.requested { body(0, i) }
         return
     }
     DispatchQueue.concurrentPerform(iterations: t) { tid in
         var i = tid
-        while i < n {
+        while i < n && !Interrupt.requested {
             body(tid, i)
             i += t
         }

@@ -24,7 +24,7 @@ public func wTilde(noise: UnsafeBufferPointer<Double>, uv: UnsafeBufferPointer<D
     let lp = lpStore.pointer, rp = rpStore.pointer, a = acc.pointer
     let groups = padded / 8
     var k0 = 0
-    while k0 < k {
+    while k0 < k && !Interrupt.requested {
         let kc = min(chunk, k - k0), depth = 2 * kc
         parallelFor(groups) { g in
             let x = UnsafeRawPointer(xs.pointer + 8 * g).loadUnaligned(as: Vec.self)

@@ -41,4 +41,10 @@ typedef int32_t (*swiftw_kernel)(const swiftw_array *arrays, int64_t narrays,
                                  const double *numbers, int64_t nnumbers,
                                  swiftw_status *status);
 
+/* The interrupt flag: set asynchronously (by the shim's SIGINT handler) to ask running kernels
+ * to stop at their next checkpoint; read by the kernels. Lock-free atomics, safe in a signal
+ * handler. */
+void swiftw_interrupt_set(int32_t value);
+int32_t swiftw_interrupt_get(void);
+
 #endif
