@@ -8,10 +8,11 @@ TypeError naming the parameter. Shapes are checked in Swift, which names the par
 from __future__ import annotations
 
 import operator
+import os
 
 import numpy as np
 
-__all__ = ["floats", "indices", "count", "number", "complex_values", "choice"]
+__all__ = ["floats", "indices", "count", "number", "complex_values", "choice", "output"]
 
 
 def _describe(a: np.ndarray) -> str:
@@ -101,3 +102,38 @@ def choice(x, name: str, options: tuple[str, ...]) -> str:
     if not isinstance(x, str) or x not in options:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}, got {x!r}")
     return x
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 62
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def output(shape: tuple[int, ...], what: str, temporaries: float = 0.0) -> np.ndarray:
+    """A new float64 array for a kernel's result, refused up front if it cannot exist.
+
+    `temporaries` is the kernel's scratch memory as a multiple of the output. If output plus
+    scratch exceed this machine's physical memory, MemoryError names the array, its shape and
+    the bytes needed, before anything is allocated or computed.
+    """
+    elements = 1
+    for extent in shape:
+        elements *= int(extent)
+    nbytes = 8 * elements
+    needed = int(nbytes * (1 + temporaries))
+    limit = _physical_memory()
+    if needed > limit:
+        raise MemoryError(
+            f"{what} of shape {tuple(int(e) for e in shape)} needs {_gib(needed)} "
+            f"({_gib(nbytes)} for the result), more than this machine's {_gib(limit)}"
+        )
+    try:
+        return np.empty(shape)
+    except (MemoryError, ValueError) as error:
+        raise MemoryError(f"{what} of shape {tuple(shape)} ({_gib(nbytes)}) cannot be allocated: {error}") from None

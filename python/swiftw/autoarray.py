@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
-from ._validate import count, floats, indices, number
+from ._threads import get_num_threads
+from ._validate import count, floats, indices, number, output
 from .curvature import curvature_matrix_via_w_tilde_from, data_vector_from
 from .likelihood import (
     _log_likelihood_from_parts,
@@ -111,7 +112,7 @@ def w_tilde_curvature_preload_interferometer_from(
     sy, sx = _grid_spacing(grid[:ny, :nx], "grid_radians_2d")
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
-    out = np.empty((2 * ny, 2 * nx))
+    out = output((2 * ny, 2 * nx), "the preload", temporaries=get_num_threads() + 1)
     _swiftw.w_tilde_preload(out, noise, uv, ny, nx, sy, sx)
     return out
 
@@ -148,7 +149,7 @@ def mapping_matrix_from(
                           pix_weights_for_sub_slim_index, slim_index_for_sub_slim_index, sub_fraction)
     if arrays[4].shape[0] != m:
         raise ValueError(f"sub_fraction has shape {arrays[4].shape}, expected ({m},) (total_mask_pixels)")
-    out = np.empty((m, s))
+    out = output((m, s), "the mapping matrix")
     _swiftw.aa_mapping_matrix(out, *arrays, s)
     return out
 
@@ -170,7 +171,7 @@ def curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
     preload = floats(curvature_preload, "curvature_preload", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index)
-    out = np.empty((s, s))
+    out = output((s, s), "the curvature matrix")
     _swiftw.aa_curvature_preload(out, preload, native, *arrays, s)
     return out
 
@@ -184,7 +185,7 @@ def constant_regularization_matrix_from(
     c = number(coefficient, "coefficient")
     nb = indices(neighbors, "neighbors", 2)
     sizes = indices(neighbors_sizes, "neighbors_sizes", 1)
-    out = np.empty((sizes.shape[0], sizes.shape[0]))
+    out = output((sizes.shape[0], sizes.shape[0]), "the regularization matrix")
     _swiftw.regularization(out, nb, sizes, c, 1)
     return out
 
@@ -193,7 +194,7 @@ def _likelihood(dirty_image, data, noise_map, curvature_of, mapping, neighbors, 
     regularization = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
     pixels = regularization.shape[0]
     d_img = floats(dirty_image, "dirty_image", 1)
-    data_vector = np.empty(pixels)
+    data_vector = output((pixels,), "the data vector")
     _swiftw.aa_transpose_matmul(data_vector, d_img, *mapping, pixels)
     return _log_likelihood_from_parts(data, noise_map, curvature_of(pixels), regularization,
                                       data_vector, indices(neighbors, "neighbors", 2), neighbors_sizes)
@@ -219,7 +220,7 @@ def log_likelihood_function_via_w_tilde_from(
     w = floats(w_tilde, "w_tilde", 2)
 
     def curvature(pixels):
-        out = np.empty((pixels, pixels))
+        out = output((pixels, pixels), "the curvature matrix")
         _swiftw.aa_curvature_w_tilde(out, w, *mapping, pixels)
         return out
 
@@ -248,7 +249,7 @@ def log_likelihood_function_via_w_compact_from(
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
 
     def curvature(pixels):
-        out = np.empty((pixels, pixels))
+        out = output((pixels, pixels), "the curvature matrix")
         _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels)
         return out
 

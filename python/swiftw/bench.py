@@ -472,7 +472,7 @@ def _one_pass(p: Problem, copy_seconds: float) -> float:
 
 # ---- cost model (one thread, rough; only used to skip hopeless runs) ------------------------------
 
-_NS = dict(cos_numba=6.0, cos_numpy=8.0, cos_jax=5.0, scatter=2.5, pair=2.5, flop=0.08, fft=2.0, gather=1.5)
+_NS = dict(cos_numba=12.0, cos_numpy=20.0, cos_jax=20.0, scatter=2.5, pair=2.5, flop=0.08, fft=2.0, gather=1.5)
 
 
 def _sec(key: str, units: float) -> float:
@@ -553,7 +553,7 @@ GROUPS: dict[str, Group] = {
         impls=(
             Impl("numpy (vectorised, chunked over K)", "numpy",
                  _pure(numpy_kernels.w_tilde_curvature_interferometer_from, *_W_TILDE_ARGS), parallel=False,
-                 seconds=lambda p: _sec("cos_numpy", _w_tilde_terms(p)), memory=lambda p: 2 * _w_bytes(p)),
+                 seconds=lambda p: _sec("cos_numpy", _w_tilde_terms(p) / 2), memory=lambda p: 2 * _w_bytes(p)),
             Impl("swiftw", "swiftw", _pure(swiftw.w_tilde_curvature_interferometer_from, *_W_TILDE_ARGS)),
             Impl("swiftw (w_compact, then unfold)", "swiftw",
                  _chain(swiftw.w_compact_curvature_interferometer_from, _W_COMPACT_ARGS,
@@ -805,30 +805,38 @@ def _time_once(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, result
 
 
+SLOW = 2.0  # seconds: a call this slow is timed once per column (a warm-up call then counts)
+
+
 def _plan(seconds: float) -> tuple[int, int]:
-    """(samples, calls per sample) for a call that took `seconds`: ~2 s per column, 3 samples at least
-    (2 above 5 s, 1 above 20 s), each sample at least 2 ms long."""
-    if seconds > 20.0:
+    """(samples, calls per sample) for a call that takes `seconds`: about 1 s of samples per column,
+    5 to 25 of them, each at least 2 ms long; 3 samples from 0.2 s; one above `SLOW`."""
+    if seconds >= SLOW:
         return 1, 1
-    if seconds > 5.0:
-        return 2, 1
+    if seconds >= 0.2:
+        return 3, 1
     number = max(1, math.ceil(2e-3 / max(seconds, 1e-7)))
-    samples = int(min(25, max(3, 2.0 / (seconds * number))))
-    return samples, number
+    return int(min(25, max(5, 1.0 / (seconds * number)))), number
 
 
-def measure(run: Run, estimate: float) -> dict[str, Any]:
-    """Median time of `run.call` (after a warm-up call unless that would be slow)."""
-    if estimate < 1.0:
-        estimate = _time_once(run.call)[0]
-    samples, number = _plan(estimate)
-    times = []
-    for _ in range(samples):
+def measure(run: Run, prior: list[float] = ()) -> dict[str, Any]:
+    """Median time of `run.call`.
+
+    `prior` holds samples already taken at this thread count (a non-JIT first call). Without
+    one, a warm-up call runs first (at this thread count); it counts as a sample if it is slow.
+    """
+    times = list(prior)
+    if not times:
+        warm = _time_once(run.call)[0]
+        if warm >= SLOW:
+            times.append(warm)
+    samples, number = _plan(times[0] if times else warm)
+    while len(times) < samples:
         start = time.perf_counter()
         for _ in range(number):
             run.call()
         times.append((time.perf_counter() - start) / number)
-    return dict(median=float(np.median(times)), samples=samples, number=number, times=times)
+    return dict(median=float(np.median(times)), samples=len(times), number=number, times=times)
 
 
 # ================================================================================================
@@ -898,19 +906,22 @@ def _run_impl(group, p, impl, thread_counts, ref, ref_label, ref_seconds) -> Row
             reason = "n/a (XLA threads fixed at start-up)"
         if reason:
             row.skipped[n] = reason
-    runnable = [n for n in thread_counts if n not in row.skipped]
+    runnable = sorted((n for n in thread_counts if n not in row.skipped), reverse=True)
     if not runnable:
         return row
     try:
         run = impl.make(p)
-        with threads(max(runnable)):
+        with threads(runnable[0]):
             row.first_use = _first_use(group, p, impl, run, row, ref, ref_label, ref_seconds)
-            first = row.first_use
-        for n in sorted(runnable, reverse=True):
+        jit = impl.library in ("numba", "jax")
+        for n in runnable:
+            if not impl.parallel and n != runnable[0]:
+                row.times[n] = dict(row.times[runnable[0]], serial=True)  # one thread either way
+                continue
             progress(f"{group.name}: {impl.label}, {n} thread{'s' if n > 1 else ''}")
+            prior = [row.first_use] if n == runnable[0] and not jit else []
             with threads(n):
-                estimate = first if impl.library in ("swiftw", "numpy", "memory") else 0.0
-                row.times[n] = measure(run, estimate if n == max(runnable) else 0.0)
+                row.times[n] = measure(run, prior)
             if impl.scale_time:
                 row.times[n]["measured"] = row.times[n]["median"]
                 row.times[n]["median"] = impl.scale_time(p, row.times[n]["median"])
@@ -1047,6 +1058,8 @@ def table(group_title: str, description: str, rows: list[Row], thread_counts: li
             q = all_ratios[n].get(r.label, {})
             line += f"{fmt_time(r.median(n)):>13}{fmt_ratio(q.get('to_fastest')):>8}{fmt_ratio(q.get('swiftw_speedup')):>10}"
         notes = sorted(set(r.skipped.values()))
+        if any(t.get("serial") for t in r.times.values()):
+            notes.append("serial: timed once, same in both columns")
         line += "   " + "; ".join(([r.check] if r.check else []) + notes)
         lines.append(line.rstrip())
     return "\n".join(lines)
@@ -1121,6 +1134,10 @@ def machine() -> dict[str, Any]:
         except PackageNotFoundError:
             versions[package] = None
     info["versions"] = versions
+    try:
+        info["load_average"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
     info["blas"] = _blas_info()
     return info
 
@@ -1259,7 +1276,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + jax_kernels.single_thread_flags).strip()
     info = machine()
     print(f"swiftw {swiftw.__version__} benchmark, size {args.size!r}; {info.get('cpu')}, {info['cores']} cores "
-          f"({' '.join(info.get('simd', []))}); python {info['python']}; "
+          f"({' '.join(info.get('simd', []))}), load average {info.get('load_average')}; python {info['python']}; "
           + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v and k != "swiftw"), flush=True)
     results: dict[str, list[Row]] = {}
     for name in selected_groups(args.size, args.only):

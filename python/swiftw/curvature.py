@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
-from ._validate import count, floats, indices
+from ._validate import count, floats, indices, output
 
 __all__ = [
     "mapping_matrix_from",
@@ -49,7 +49,7 @@ def mapping_matrix_from(
     (M, S) float64
     """
     idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    out = np.empty((idx.shape[0], s))
+    out = output((idx.shape[0], s), "the mapping matrix")
     _swiftw.mapping_matrix(out, idx, w, s)
     return out
 
@@ -68,7 +68,7 @@ def data_vector_from(mapping_matrix: np.ndarray, dirty_image: np.ndarray) -> np.
     """
     t = floats(mapping_matrix, "mapping_matrix", 2)
     d = floats(dirty_image, "dirty_image", 1)
-    out = np.empty(t.shape[1])
+    out = output((t.shape[1],), "the data vector")
     _swiftw.data_vector(out, t, d)
     return out
 
@@ -89,7 +89,7 @@ def curvature_matrix_via_w_tilde_from(w_tilde: np.ndarray, mapping_matrix: np.nd
     """
     w = floats(w_tilde, "w_tilde", 2)
     t = floats(mapping_matrix, "mapping_matrix", 2)
-    out = np.empty((t.shape[1], t.shape[1]))
+    out = output((t.shape[1], t.shape[1]), "the curvature matrix")
     _swiftw.curvature_dense_mapping(out, w, t)
     return out
 
@@ -113,7 +113,7 @@ def sparse_mapping_matrix_transpose_matmul(
     """
     a = floats(matrix, "matrix", (1, 2))
     idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    out = np.empty((s,) + a.shape[1:])
+    out = output((s,) + a.shape[1:], "T^T @ matrix")
     _swiftw.transpose_matmul(out, a, idx, w, s)
     return out
 
@@ -141,7 +141,7 @@ def curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(
     """
     w = floats(w_tilde, "w_tilde", 2)
     idx, pw, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    out = np.empty((s, s))
+    out = output((s, s), "the curvature matrix")
     _swiftw.curvature_w_tilde_sparse(out, w, idx, pw, s)
     return out
 
@@ -172,7 +172,7 @@ def curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
     compact = floats(w_compact, "w_compact", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     idx, pw, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    out = np.empty((s, s))
+    out = output((s, s), "the curvature matrix")
     _swiftw.curvature_w_compact_sparse(out, compact, native, idx, pw, s)
     return out
 

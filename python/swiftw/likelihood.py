@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
-from ._validate import complex_values, floats, indices, number
+from ._validate import complex_values, floats, indices, number, output
 from .curvature import (
     curvature_matrix_via_w_compact_sparse_mapping_matrix_from,
     curvature_matrix_via_w_tilde_sparse_mapping_matrix_from,
@@ -44,7 +44,7 @@ def constant_regularization_matrix_from(
     c = number(coefficient, "coefficient")
     nb = indices(neighbors, "neighbors", 2)
     sizes = indices(neighbors_sizes, "neighbors_sizes", 1)
-    out = np.empty((sizes.shape[0], sizes.shape[0]))
+    out = output((sizes.shape[0], sizes.shape[0]), "the regularization matrix")
     _swiftw.regularization(out, nb, sizes, c, 0)
     return out
 

@@ -5,7 +5,8 @@ import numpy as np
 
 from . import _swiftw
 from ._lattice import lattice_of
-from ._validate import choice, count, floats, indices, number
+from ._threads import get_num_threads
+from ._validate import choice, count, floats, indices, number, output
 
 __all__ = [
     "w_tilde_curvature_interferometer_from",
@@ -42,7 +43,7 @@ def w_tilde_curvature_interferometer_from(
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     grid = floats(grid_radians_slim, "grid_radians_slim", 2)
-    out = np.empty((grid.shape[0], grid.shape[0]))
+    out = output((grid.shape[0], grid.shape[0]), "the w-tilde matrix", temporaries=1.0)
     _swiftw.w_tilde(out, noise, uv, grid)
     return out
 
@@ -81,7 +82,7 @@ def w_compact_curvature_interferometer_from(
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     scale = number(pixel_scale, "pixel_scale")
-    out = np.empty((n, 2 * n - 1))
+    out = output((n, 2 * n - 1), "w_compact", temporaries=get_num_threads() + 1)
     _swiftw.w_compact(out, noise, uv, n, scale)
     return out
 
@@ -104,7 +105,7 @@ def w_tilde_via_compact_from(w_compact: np.ndarray, native_index_for_slim_index:
     """
     compact = floats(w_compact, "w_compact", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
-    out = np.empty((native.shape[0], native.shape[0]))
+    out = output((native.shape[0], native.shape[0]), "the w-tilde matrix")
     _swiftw.w_tilde_via_compact(out, compact, native)
     return out
 
@@ -126,7 +127,7 @@ def w_tilde_via_preload_from(w_tilde_preload: np.ndarray, native_index_for_slim_
     """
     preload = floats(w_tilde_preload, "w_tilde_preload", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
-    out = np.empty((native.shape[0], native.shape[0]))
+    out = output((native.shape[0], native.shape[0]), "the w-tilde matrix")
     _swiftw.w_tilde_via_preload(out, preload, native)
     return out
 
@@ -168,7 +169,7 @@ def w_tilde_data_interferometer_from(
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     grid = floats(grid_radians_slim, "grid_radians_slim", 2)
-    out = np.empty(grid.shape[0])
+    out = output((grid.shape[0],), "the dirty-image weights")
     lattice = None
     if method != "direct" and grid.shape[1:] == (2,) and uv.shape[1:] == (2,):
         lattice = lattice_of(grid, uv)

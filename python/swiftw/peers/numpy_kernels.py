@@ -104,7 +104,7 @@ def w_tilde_curvature_interferometer_from(
 ) -> np.ndarray:
     """``W[i, j] = sum_k c_k cos(2 pi [(x_i - x_j) u_k + (y_i - y_j) v_k])``, ``c_k = sigma_k^-2``.
 
-    Direct: M^2 K cosines, in chunks of visibilities.
+    Direct: M (M+1) K / 2 cosines (the upper triangle, mirrored), in chunks of visibilities.
 
     Parameters
     ----------
@@ -121,14 +121,18 @@ def w_tilde_curvature_interferometer_from(
     uv = np.asarray(uv_wavelengths, dtype=np.float64)
     grid = np.asarray(grid_radians_slim, dtype=np.float64)
     m = grid.shape[0]
-    dy = (2.0 * np.pi) * (grid[:, None, 0] - grid[None, :, 0])
-    dx = (2.0 * np.pi) * (grid[:, None, 1] - grid[None, :, 1])
-    w = np.zeros((m, m))
-    for ks in _chunks(len(c), 2 * m * m * 8):
-        phase = dx[:, :, None] * uv[None, None, ks, 0]
-        phase += dy[:, :, None] * uv[None, None, ks, 1]
+    upper = np.triu_indices(m)
+    dy = (2.0 * np.pi) * (grid[upper[0], 0] - grid[upper[1], 0])
+    dx = (2.0 * np.pi) * (grid[upper[0], 1] - grid[upper[1], 1])
+    values = np.zeros(len(dx))
+    for ks in _chunks(len(c), 2 * len(dx) * 8):
+        phase = np.multiply.outer(uv[ks, 0], dx)
+        phase += np.multiply.outer(uv[ks, 1], dy)
         np.cos(phase, out=phase)
-        w += phase @ c[ks]
+        values += c[ks] @ phase
+    w = np.empty((m, m))
+    w[upper] = values
+    w.T[upper] = values
     return w
 
 
