@@ -111,7 +111,8 @@ public func swiftwAACurvaturePreload(_ a: ArrayList, _ na: Int64, _ x: NumberLis
             throw KernelError.value("curvature_preload has shape (\(p[0]), \(p[1])), expected (2 Ny, 2 Nx)")
         }
         let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
-        let native = try NativeIndices(pairs, gridRows: p[0] / 2, gridCols: p[1] / 2, name: "native_index_for_slim_index")
+        let native = try NativeIndices(pairs, gridRows: p[0] / 2, gridCols: p[1] / 2, name: "native_index_for_slim_index",
+                                       absolute: false)
         let mapping = try subPixelMapping(args, 3, imagePixels: native.count, subPixels: args.arrays.count == 8,
                                           pixels: pixels)
         let out = try args.output(0, "out", shape: [pixels, pixels])

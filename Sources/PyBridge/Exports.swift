@@ -102,7 +102,9 @@ public func swiftwWTildeViaPreload(_ a: ArrayList, _ na: Int64, _ x: NumberList,
         let preload = try args.doubles(1, "w_tilde_preload", shape: [nil, nil])
         let p = args.shape(1)
         let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
-        let native = try NativeIndices(pairs, gridRows: p[0], gridCols: p[1], name: "native_index_for_slim_index")
+        // The preload holds offsets |dy| < P0 / 2, |dx| < P1 / 2 only.
+        let native = try NativeIndices(pairs, gridRows: p[0] / 2, gridCols: p[1] / 2, name: "native_index_for_slim_index",
+                                       absolute: false)
         let m = native.rows.count
         let out = try args.output(0, "out", shape: [m, m])
         wTildeViaPreload(preload, rows: p[0], cols: p[1], native: native, out: out)

@@ -131,27 +131,45 @@ public struct SparseMapping {
     }
 }
 
-/// Native (row, col) of each image pixel, checked to lie on an N-row, N-col grid.
+/// Native (row, col) of each image pixel, relative to the mask's bounding box.
+///
+/// Kernels use only differences of native indices (w-tilde depends on the offset of two pixels)
+/// or positions in the bounding box, so indices are stored shifted to start at (0, 0). Checked:
+/// every index lies in [0, gridRows) x [0, gridCols) (`absolute`), or, for layouts that hold only
+/// offsets (the preload), every index is non-negative and the box spans at most `gridRows` rows
+/// and `gridCols` columns.
 public struct NativeIndices {
     public let rows: UnsafeBufferPointer<Int>
     public let cols: UnsafeBufferPointer<Int>
     public var count: Int { rows.count }
     private let storage: (Buffer<Int>, Buffer<Int>)
 
-    /// - Throws: `KernelError.index` naming `name`, the pixel and the value outside the grid.
-    public init(_ pairs: UnsafeBufferPointer<Int64>, gridRows: Int, gridCols: Int, name: String) throws {
+    /// - Throws: `KernelError.index` naming `name`, a pixel and its value outside the grid, or
+    ///   where the box would be larger than the grid.
+    public init(_ pairs: UnsafeBufferPointer<Int64>, gridRows: Int, gridCols: Int, name: String,
+                absolute: Bool = true) throws {
         let m = pairs.count / 2
         var rows = [Int](repeating: 0, count: m), cols = [Int](repeating: 0, count: m)
-        for i in 0..<m {
-            let r = pairs[2 * i], c = pairs[2 * i + 1]
-            guard r >= 0 && r < gridRows else {
-                throw KernelError.index("\(name)[\(i), 0] = \(r) is outside the grid's rows [0, \(gridRows))")
+        for (axis, extent, what) in [(0, gridRows, "rows"), (1, gridCols, "columns")] {
+            guard m > 0 else { break }
+            var low = 0, high = 0
+            for i in 0..<m {
+                let v = pairs[2 * i + axis]
+                guard v >= 0 && v < (absolute ? Int64(extent) : 1 << 40) else {
+                    throw KernelError.index("\(name)[\(i), \(axis)] = \(v) is outside the grid's \(what) [0, \(extent))")
+                }
+                if v < pairs[2 * low + axis] { low = i }
+                if v > pairs[2 * high + axis] { high = i }
             }
-            guard c >= 0 && c < gridCols else {
-                throw KernelError.index("\(name)[\(i), 1] = \(c) is outside the grid's columns [0, \(gridCols))")
+            let first = pairs[2 * low + axis], last = pairs[2 * high + axis]
+            guard last - first < extent else {
+                throw KernelError.index("\(name)[\(high), \(axis)] = \(last) is \(last - first) \(what) from "
+                    + "\(name)[\(low), \(axis)] = \(first): the mask spans more than the grid's \(extent) \(what)")
             }
-            rows[i] = Int(r)
-            cols[i] = Int(c)
+            for i in 0..<m {
+                let shifted = Int(pairs[2 * i + axis] - first)
+                if axis == 0 { rows[i] = shifted } else { cols[i] = shifted }
+            }
         }
         storage = (Buffer(rows), Buffer(cols))
         self.rows = storage.0.buffer

@@ -10,7 +10,7 @@ __all__ = ["Lattice", "lattice_of"]
 
 # A lattice fit is used only if it changes no phase by more than this (radians): the answer then
 # differs from the direct sum by at most about this times sum(|weights|), i.e. by rounding.
-PHASE_TOLERANCE = 1e-13
+PHASE_TOLERANCE = 1e-12
 
 
 class Lattice(NamedTuple):
@@ -49,12 +49,20 @@ def lattice_of(grid_radians_slim: np.ndarray, uv_wavelengths: np.ndarray) -> Lat
     rows = np.rint((y.max() - y) / spacing)
     if max(cols.max(), rows.max()) > 1 << 20:
         return None
-    # Least squares for (x0, y0, spacing): x = x0 + s col, y = y0 - s row.
+    # Two fits of (x0, y0, spacing): anchored at the extreme pixels with the spacing of the
+    # extremes (exact for an exact lattice), and least squares (best for rounded coordinates).
+    widest = max(cols.max(), rows.max())
+    anchored = (x.min(), y.max(), (x.max() - x.min()) / widest if cols.max() >= rows.max() else (y.max() - y.min()) / widest)
     a = np.zeros((2 * m, 3))
     a[:m, 0], a[:m, 2] = 1.0, cols
     a[m:, 1], a[m:, 2] = 1.0, -rows
-    (x0, y0, spacing), *_ = np.linalg.lstsq(a, np.concatenate([x, y]), rcond=None)
-    residual = max(np.max(np.abs(x - x0 - spacing * cols)), np.max(np.abs(y - y0 + spacing * rows)))
+    fitted = tuple(np.linalg.lstsq(a, np.concatenate([x, y]), rcond=None)[0])
+
+    def residual(fit):
+        x0, y0, s = fit
+        return max(np.max(np.abs(x - x0 - s * cols)), np.max(np.abs(y - y0 + s * rows)))
+
+    (x0, y0, spacing), residual = min(((fit, residual(fit)) for fit in (anchored, fitted)), key=lambda p: p[1])
     reach = 0.0
     if uv_wavelengths.size:  # max |u| + max |v|, without a K-sized temporary
         u, v = uv_wavelengths[:, 0], uv_wavelengths[:, 1]

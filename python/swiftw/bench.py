@@ -95,6 +95,8 @@ SIZES: dict[str, dict[str, Size]] = {
     "alma": dict(curvature_matrix=Size(N=140, pixel_scale=0.05, radius=3.5, K=4096, K_nominal=10**6, S=1500)),
     "alma_high": dict(curvature_matrix=Size(N=280, pixel_scale=0.025, radius=3.5, K=4096, K_nominal=5 * 10**6,
                                             S=1500)),
+    # a later NUFFT preset is one more line, e.g. "science": dict(w_compact=Size(N=300, K=10**7, pixel_scale=0.05)),
+    # with a FINUFFT row added to GROUPS["w_compact"].
 }
 
 # w_compact time against K (at fixed N) and against N (at fixed K), for --plot.
@@ -603,7 +605,7 @@ GROUPS: dict[str, Group] = {
             Impl("numba (prange over pixels)", "numba",
                  _pure(numba_kernels.w_tilde_data_interferometer_from, *_DATA_ARGS),
                  seconds=lambda p: _sec("cos_numba", float(p.M) * p.size.K)),
-            Impl("jax (vectorised)", "jax", _pure(jax_kernels.w_tilde_data_interferometer_from, *_DATA_ARGS),
+            Impl("jax (lax.scan over chunks of K)", "jax", _pure(jax_kernels.w_tilde_data_interferometer_from, *_DATA_ARGS),
                  seconds=lambda p: _sec("cos_jax", float(p.M) * p.size.K)),
         ),
     ),
@@ -1216,6 +1218,9 @@ def write_plot(path: str, sweep: dict[str, Any]) -> None:
         for library, points in sorted(sweep[key].items()):
             xs, ys = zip(*points)
             ax.loglog(xs, ys, "o-", label=library)
+        ticks = sorted({x for points in sweep[key].values() for x, _ in points})
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
         ax.set_xlabel(xlabel)
         ax.set_ylabel("seconds (median)")
         ax.set_title(f"w_compact, {fixed}, {sweep['threads']} threads")
@@ -1278,6 +1283,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"swiftw {swiftw.__version__} benchmark, size {args.size!r}; {info.get('cpu')}, {info['cores']} cores "
           f"({' '.join(info.get('simd', []))}), load average {info.get('load_average')}; python {info['python']}; "
           + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v and k != "swiftw"), flush=True)
+    busy = info.get("load_average", [0.0])[0]
+    if busy > 0.5:
+        loud(f"the machine is busy (load average {busy:.2f} before starting): timings will be noisy, "
+             "the all-core column most of all")
     results: dict[str, list[Row]] = {}
     for name in selected_groups(args.size, args.only):
         if name == "cold_start":

@@ -6,8 +6,8 @@ NumPy arrays out, so a call costs what a drop-in user would pay, transfers inclu
 - `fma`: ``out + sum_a w_a arrays[a]`` jitted, written back into `out` (JAX arrays are immutable).
 - `w_tilde_curvature_interferometer_from`, `w_compact_curvature_interferometer_from`: ``jax.jit``
   with ``lax.scan`` over visibilities, accumulating one (M, M) or (N, 2N-1) slab per visibility.
-- `w_tilde_data_interferometer_from`: the vectorised sum over visibilities (XLA fuses the cosine
-  into the reduction).
+- `w_tilde_data_interferometer_from`: ``lax.scan`` over chunks of visibilities, an (M, chunk)
+  cosine matrix times the weights per step (unchunked, XLA would hold all of (M, K)).
 - `curvature_matrix_via_w_compact_sparse_mapping_matrix_from`: W unfolded from the compact form
   by a gather, a dense T, and ``F = T^T W T``; `curvature_matrix_via_w_tilde_sparse_mapping_matrix_from`
   does the same with W given.
@@ -97,9 +97,16 @@ def _kernels() -> SimpleNamespace:
 
     @jax.jit
     def w_tilde_data(vis, noise, uv, grid):
-        weights = jnp.square(jnp.square(noise) / vis)
-        phase = two_pi * (grid[:, None, 1] * uv[None, :, 0] + grid[:, None, 0] * uv[None, :, 1])
-        return jnp.sum(weights[None, :] * jnp.cos(phase), axis=1)
+        """vis, noise: (C, L) and uv: (C, L, 2), chunks of L visibilities (padding has noise 0)."""
+
+        def step(total, args):
+            v, sigma, u = args
+            weights = jnp.square(jnp.square(sigma) / v)
+            phase = two_pi * (grid[:, None, 1] * u[None, :, 0] + grid[:, None, 0] * u[None, :, 1])
+            return total + jnp.cos(phase) @ weights, None
+
+        total, _ = jax.lax.scan(step, jnp.zeros(grid.shape[0]), (vis, noise, uv))
+        return total
 
     def unfold(wc, native):
         p = native[:, None, :] - native[None, :, :]
@@ -204,15 +211,29 @@ def w_compact_curvature_interferometer_from(grid_size, noise_map_real, uv_wavele
     return np.asarray(_kernels().w_compact(int(grid_size), _f(noise_map_real), _f(uv_wavelengths), float(pixel_scale)))
 
 
+CHUNK = 1024
+"""Visibilities per step of the scans that would otherwise hold an (M, K) array."""
+
+
+def _chunked(values: np.ndarray, pad: float) -> np.ndarray:
+    """(K, ...) -> (ceil(K / CHUNK), CHUNK, ...), padded with `pad`."""
+    k = values.shape[0]
+    padded = np.full((-(-k // CHUNK) * CHUNK,) + values.shape[1:], pad)
+    padded[:k] = values
+    return padded.reshape((-1, CHUNK) + values.shape[1:])
+
+
 def w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim) -> np.ndarray:
-    """``sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x u_k + y v_k))``, vectorised over (M, K).
+    """``sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x u_k + y v_k))``: ``lax.scan`` over chunks of visibilities,
+    each an (M, CHUNK) cosine matrix times the weights.
 
     Returns
     -------
     (M,) float64
     """
     return np.asarray(_kernels().w_tilde_data(
-        _f(visibilities_real), _f(noise_map_real), _f(uv_wavelengths), _f(grid_radians_slim)))
+        _chunked(_f(visibilities_real), 1.0), _chunked(_f(noise_map_real), 0.0),
+        _chunked(_f(uv_wavelengths), 0.0), _f(grid_radians_slim)))
 
 
 def w_tilde_via_compact_from(w_compact, native_index_for_slim_index) -> np.ndarray:
