@@ -77,6 +77,51 @@ public func swiftwWCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: I
     }
 }
 
+/// Reads a spreading kernel's coefficients ((degree + 1), 16) at array i with `width`.
+func spreadKernel(_ args: Arguments, _ i: Int, width: Int) throws -> SpreadKernel {
+    let coefficients = try args.doubles(i, "kernel coefficients", shape: [nil, 16])
+    let degree = args.shape(i)[0] - 1
+    guard degree >= 0, (2...16).contains(width) else {
+        throw KernelError.value("spreading kernel: width \(width) must be in [2, 16] and the degree at least 0")
+    }
+    return SpreadKernel(width: width, degree: degree, coefficients: coefficients)
+}
+
+/// Checks a fine grid for the NUFFT: 5-smooth, even, at least twice the kernel width.
+func fineGrid(_ size: Int, _ name: String, width: Int) throws -> Int {
+    guard size >= 2 * width, size % 2 == 0, FFTSizes.isSmooth(size) else {
+        throw KernelError.value("\(name) = \(size) must be even, 5-smooth and at least \(2 * width)")
+    }
+    return size
+}
+
+/// w_compact_curvature_interferometer_from(..., method="nufft"): arrays (out (N, 2N-1),
+/// noise_map_real, uv_wavelengths, coefficients, correction_x (N,), correction_y (N,)), numbers
+/// (grid_size, pixel_scale, width, rows, cols).
+@_cdecl("swiftw_w_compact_nufft")
+public func swiftwWCompactNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 6, what: "arrays")
+        let n = try args.integer(0, "grid_size", atLeast: 1, atMost: 1 << 16)
+        let pixelScale = try args.number(1, "pixel_scale")
+        let width = try args.integer(2, "width", atLeast: 2, atMost: 16)
+        let rows = try fineGrid(try args.integer(3, "rows", atMost: 1 << 16), "rows", width: width)
+        let cols = try fineGrid(try args.integer(4, "cols", atMost: 1 << 16), "cols", width: width)
+        guard rows >= 2 * n - 1, cols >= 2 * (2 * n - 1) - 1 else {
+            throw KernelError.value("fine grid (\(rows), \(cols)) too small for grid_size \(n)")
+        }
+        let noise = try args.doubles(1, "noise_map_real", shape: [nil])
+        let uv = try args.doubles(2, "uv_wavelengths", shape: [noise.count, 2])
+        let kernel = try spreadKernel(args, 3, width: width)
+        let correctionX = try args.doubles(4, "correction_x", shape: [n])
+        let correctionY = try args.doubles(5, "correction_y", shape: [n])
+        let out = try args.output(0, "out", shape: [n, 2 * n - 1])
+        wCompactNUFFT(noise: noise, uv: uv, gridSize: n, pixelScale: pixelScale, kernel: kernel, rows: rows,
+                      cols: cols, correctionX: correctionX, correctionY: correctionY, out: out)
+    }
+}
+
 /// w_tilde_via_compact_from(w_compact, native_index_for_slim_index).
 @_cdecl("swiftw_w_tilde_via_compact")
 public func swiftwWTildeViaCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {

@@ -7,6 +7,7 @@
     X(weighted_sum) \
     X(w_tilde) \
     X(w_compact) \
+    X(w_compact_nufft) \
     X(w_tilde_via_compact) \
     X(w_tilde_via_preload) \
     X(w_tilde_data) \
