@@ -18,8 +18,13 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from hypothesis import settings as _hypothesis_settings
 
 import reference as ref
+
+# no example database: the suite writes nothing outside the system temp directory
+_hypothesis_settings.register_profile("swiftw", database=None)
+_hypothesis_settings.load_profile("swiftw")
 
 # ---------------------------------------------------------------------------------------------
 # seeds
@@ -135,11 +140,6 @@ def assert_symmetric(a, *, rel, what=""):
     assert_close(a, a.T, scale=scale, rel=rel, what=f"{what} symmetry")
 
 
-def as_array(result):
-    """Results must be NumPy arrays (or convertible); return as ndarray."""
-    return np.asarray(result)
-
-
 # ---------------------------------------------------------------------------------------------
 # problem generation
 # ---------------------------------------------------------------------------------------------
@@ -248,6 +248,55 @@ def random_preload(rng, n_grid):
     p[n_grid, :] = 0.0
     p[:, n_grid] = 0.0
     return p
+
+
+def small_problem(rng):
+    """A smaller problem for boundary tests, where only validity matters."""
+    return make_problem(rng, n_grid=int(rng.integers(12, 16)), k=int(rng.integers(150, 300)),
+                        s=int(rng.integers(30, 60)))
+
+
+def valid_kwargs(name, p):
+    """Valid arguments for swiftw.<name>, by SPEC parameter name, from problem p (built lazily)."""
+    w = None
+    wc = None
+
+    def get_w():
+        nonlocal w
+        if w is None:
+            w = ref.w_tilde_curvature_interferometer_from(p.sigma, p.uv, p.grid)
+        return w
+
+    def get_wc():
+        nonlocal wc
+        if wc is None:
+            wc = ref.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)
+        return wc
+
+    t = ref.mapping_matrix_from(p.idx, p.wts, p.S)
+    everything = dict(
+        noise_map_real=lambda: p.sigma, uv_wavelengths=lambda: p.uv, grid_radians_slim=lambda: p.grid,
+        grid_size=lambda: p.N, pixel_scale=lambda: p.pixel_scale, w_compact=get_wc,
+        native_index_for_slim_index=lambda: p.native,
+        w_tilde_preload=lambda: ref.w_tilde_preload_from(p.N, p.sigma, p.uv, p.pixel_scale),
+        visibilities_real=lambda: p.visibilities_real,
+        pix_indexes_for_sub_slim_index=lambda: p.idx, pix_weights_for_sub_slim_index=lambda: p.wts,
+        pixels=lambda: p.S, mapping_matrix=lambda: t, dirty_image=lambda: p.dirty_image, w_tilde=get_w,
+        matrix=get_w, coefficient=lambda: 1.3, neighbors=lambda: p.neighbors,
+        neighbors_sizes=lambda: p.neighbors_sizes,
+        data_vector=lambda: ref.data_vector_from(t, p.dirty_image),
+        curvature_reg_matrix=lambda: _spd(p, get_w(), t),
+        noise_map=lambda: p.noise_map, data=lambda: p.data,
+        shape_native=lambda: (p.N, p.N + 3), pixel_scales=lambda: (p.pixel_scale, 1.1 * p.pixel_scale),
+        centre=lambda: (0.1, -0.2), radius=lambda: 0.4 * p.N * p.pixel_scale,
+    )
+    return {param: everything[param]() for param in SPEC_PARAMS[name]}
+
+
+def _spd(p, w, t):
+    a = ref.curvature_matrix_via_w_tilde_from(w, t) + ref.constant_regularization_matrix_from(1.0, p.neighbors,
+                                                                                              p.neighbors_sizes)
+    return 0.5 * (a + a.T)
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ cosines (too slow in NumPy at test sizes); for each the literal form is kept bes
     a_i = 2 pi (x_i u_k + y_i v_k), i.e. W = C diag(c) C^T + S diag(c) S^T.
 """
 
-import math
-
 import numpy as np
 
 TWO_PI = 2.0 * np.pi
@@ -341,4 +339,4 @@ def mask_2d_circular_margin(shape_native, pixel_scales, radius, centre):
     return float(np.min(np.abs(r2 - radius * radius)) / (radius * radius))
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name not in ("math", "np")]
+__all__ = [name for name in dir() if not name.startswith("_") and name != "np"]

@@ -6,12 +6,11 @@ forward-error scale of a dot product).
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import reference as ref
 import swiftw
-from conftest import (
-    IDX, MODES, NAT, WTS, assert_close, assert_symmetric, call, draw_mappings, make_problem, random_compact,
-)
+from conftest import MODES, assert_close, assert_symmetric, call, draw_mappings, make_problem, random_compact
 
 F_REL = 1e-10  # max|err| <= F_REL * max|F|
 
@@ -287,3 +286,41 @@ def test_compact_and_w_tilde_routes_agree(problem):
     scale = np.max(np.abs(b))
     assert_close(a, b, scale=scale, rel=F_REL, what="compact vs w_tilde route")
     assert_close(c, b, scale=scale, rel=F_REL, what="compact direct vs w_tilde route")
+
+
+# ---------------------------------------------------------------------------------------------
+# property-based: small and degenerate shapes (M, S, B, N down to 1)
+# ---------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_grid=st.integers(1, 9),
+    s=st.integers(1, 12),
+    b=st.integers(1, 5),
+    seed=st.integers(0, 2**63 - 1),
+    data=st.data(),
+)
+def test_small_shapes_property(n_grid, s, b, seed, data):
+    rng = np.random.default_rng(seed)
+    m = data.draw(st.integers(1, n_grid * n_grid), label="m")
+    flat = rng.choice(n_grid * n_grid, size=m, replace=False)
+    native = np.stack([flat // n_grid, flat % n_grid], axis=1).astype(np.int64)
+    idx = rng.integers(-1, s, size=(m, b))  # -1 anywhere, duplicates allowed
+    wts = rng.uniform(-1.0, 1.0, size=(m, b)) + 1.5
+    wc = random_compact(rng, n_grid)
+    w = ref.w_tilde_via_compact_from(wc, native)
+
+    t = swiftw.mapping_matrix_from(idx, wts, s)
+    t_ref = ref.mapping_matrix_from(idx, wts, s)
+    assert_close(t, t_ref, scale=np.max(wts), rel=1e-14, what="T")
+    f_ref = t_ref.T @ w @ t_ref
+    scale = max(float(np.max(np.abs(t_ref).T @ np.abs(w) @ np.abs(t_ref))), 1e-300)
+    for name in SPARSE_W_NAMES:
+        assert_close(getattr(swiftw, name)(w, idx, wts, s), f_ref, scale=scale, rel=1e-12, what=name)
+    for name in COMPACT_NAMES:
+        assert_close(getattr(swiftw, name)(wc, native, idx, wts, s), f_ref, scale=scale, rel=1e-12, what=name)
+    assert_close(swiftw.curvature_matrix_via_w_tilde_from(w, t_ref), f_ref, scale=scale, rel=1e-12, what="dense F")
+    x = rng.normal(size=(m, 3))
+    assert_close(swiftw.sparse_mapping_matrix_transpose_matmul(x, idx, wts, s), t_ref.T @ x,
+                 scale=max(float(np.max(np.abs(t_ref).T @ np.abs(x))), 1e-300), rel=1e-13, what="T^T X")
