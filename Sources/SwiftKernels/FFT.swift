@@ -127,63 +127,38 @@ struct LaneFFT {
         twiddles = Buffer(table)
     }
 
+    /// The number of stages: `transform` leaves its result in `y` when it is odd, in `x` when
+    /// it is even.
     var stageCount: Int { stages.count }
 
-    /// Forward transform of the four sequences read from `source` into `sink`, with `x` and `y`
-    /// (n elements each, distinct from the source's and sink's memory) as ping-pong buffers.
-    ///
-    /// The first stage reads the source and the last writes the sink, so a gather or scatter
-    /// (`ColumnBlock`, `RowBlock`) costs no pass of its own; source and sink may be the same
-    /// memory (an in-place 2D pass).
+    /// Forward transform of the four sequences in `x`; returns `x` or `y`, whichever holds the
+    /// result (the other is clobbered).
     @inline(__always)
-    func transform<S: LaneSource, D: LaneSink>(_ source: S, _ sink: D, _ x: UnsafeMutablePointer<Lane>,
-                                               _ y: UnsafeMutablePointer<Lane>) {
-        let count = stages.count
-        if count == 0 {
-            for e in 0..<n {
-                let (re, im) = source.load(e)
-                sink.store(e, re, im)
+    func transform(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>) -> UnsafeMutablePointer<Lane> {
+        var src = x, dst = y
+        let tw = UnsafePointer(twiddles.pointer)
+        for i in 0..<stages.count {
+            let st = stages.pointer[i]
+            switch st.radix {
+            case 4: LaneFFT.radix4(src, dst, st.m, st.s, tw + st.twiddleOffset)
+            case 2: LaneFFT.radix2(src, dst, st.m, st.s, tw + st.twiddleOffset)
+            case 3: LaneFFT.radix3(src, dst, st.m, st.s, tw + st.twiddleOffset)
+            default: LaneFFT.radix5(src, dst, st.m, st.s, tw + st.twiddleOffset)
             }
-            return
+            swap(&src, &dst)
         }
-        var a = LaneBuffer(x), b = LaneBuffer(y)
-        if count == 1 {
-            // A stage cannot run in place: through x.
-            runStage(0, source, a)
-            for e in 0..<n {
-                let (re, im) = a.load(e)
-                sink.store(e, re, im)
-            }
-            return
-        }
-        runStage(0, source, a)
-        for i in 1..<(count - 1) {
-            runStage(i, a, b)
-            swap(&a, &b)
-        }
-        runStage(count - 1, a, sink)
-    }
-
-    @inline(__always)
-    func runStage<S: LaneSource, D: LaneSink>(_ i: Int, _ source: S, _ sink: D) {
-        let st = stages.pointer[i]
-        let tw = UnsafePointer(twiddles.pointer) + st.twiddleOffset
-        switch st.radix {
-        case 4: LaneFFT.radix4(source, sink, st.m, st.s, tw)
-        case 2: LaneFFT.radix2(source, sink, st.m, st.s, tw)
-        case 3: LaneFFT.radix3(source, sink, st.m, st.s, tw)
-        default: LaneFFT.radix5(source, sink, st.m, st.s, tw)
-        }
+        return src
     }
 
     // MARK: butterflies
     //
-    // In a stage, input r of group (q, k) is element k + s (q + r m), output j is element
-    // k + s (p q + j); group q = 0 has no twiddles.
+    // Element e of a buffer is (b[2e], b[2e+1]). In a stage, input r of group (q, k) is element
+    // k + s (q + r m), output j is element k + s (p q + j); group q = 0 has no twiddles.
 
     @inline(__always)
     static func mul(_ r: Lane, _ i: Lane, _ wr: Double, _ wi: Double) -> (Lane, Lane) {
-        mul(r, i, Lane(repeating: wr), Lane(repeating: wi))
+        let wrv = Lane(repeating: wr), wiv = Lane(repeating: wi)
+        return mul(r, i, wrv, wiv)
     }
 
     /// (r + i i)(wr + i wi), lane by lane.
@@ -192,109 +167,103 @@ struct LaneFFT {
         ((r * wr).addingProduct(-i, wi), (r * wi).addingProduct(i, wr))
     }
 
-    static func radix2<S: LaneSource, D: LaneSink>(_ x: S, _ y: D, _ m: Int, _ s: Int, _ tw: UnsafePointer<Double>) {
-        let sm = s * m
-        for k in 0..<s {
-            let (r0, i0) = x.load(k), (r1, i1) = x.load(k + sm)
-            y.store(k, r0 + r1, i0 + i1)
-            y.store(k + s, r0 - r1, i0 - i1)
-        }
+    /// Runs `butterfly(input, output, twiddles)` over the (q, k) groups of a stage of radix p.
+    @inline(__always)
+    static func stage(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, radix p: Int, _ m: Int, _ s: Int,
+                      _ tw: UnsafePointer<Double>,
+                      _ first: (UnsafeMutablePointer<Lane>, UnsafeMutablePointer<Lane>) -> Void,
+                      _ other: (UnsafeMutablePointer<Lane>, UnsafeMutablePointer<Lane>, UnsafePointer<Double>) -> Void) {
+        for k in 0..<s { first(x + 2 * k, y + 2 * k) }
         if m <= 1 { return }
         for q in 1..<m {
-            let wr = tw[2 * (q - 1)], wi = tw[2 * (q - 1) + 1]
-            for k in 0..<s {
-                let e = k + s * q, o = k + 2 * s * q
-                let (r0, i0) = x.load(e), (r1, i1) = x.load(e + sm)
-                y.store(o, r0 + r1, i0 + i1)
-                let (tr, ti) = mul(r0 - r1, i0 - i1, wr, wi)
-                y.store(o + s, tr, ti)
-            }
+            let w = tw + 2 * (p - 1) * (q - 1)
+            let a = x + 2 * s * q, o = y + 2 * s * p * q
+            for k in 0..<s { other(a + 2 * k, o + 2 * k, w) }
         }
+    }
+
+    static func radix2(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
+                       _ tw: UnsafePointer<Double>) {
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 2, m, s, tw, { a, o in
+            let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1]
+            o[0] = r0 + r1; o[1] = i0 + i1
+            o[so] = r0 - r1; o[so + 1] = i0 - i1
+        }, { a, o, w in
+            let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1]
+            o[0] = r0 + r1; o[1] = i0 + i1
+            (o[so], o[so + 1]) = mul(r0 - r1, i0 - i1, w[0], w[1])
+        })
     }
 
     /// The radix-4 butterfly: b0 = t0 + t2, b1 = t1 - i t3, b2 = t0 - t2, b3 = t1 + i t3 with
     /// t0, t1 = a0 +- a2 and t2, t3 = a1 +- a3.
     @inline(__always)
-    static func butterfly4<S: LaneSource>(_ x: S, _ e: Int, _ sm: Int) -> (Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane) {
-        let (r0, i0) = x.load(e), (r1, i1) = x.load(e + sm), (r2, i2) = x.load(e + 2 * sm), (r3, i3) = x.load(e + 3 * sm)
+    static func butterfly4(_ a: UnsafeMutablePointer<Lane>, _ si: Int)
+        -> (Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane) {
+        let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1]
+        let r2 = a[2 * si], i2 = a[2 * si + 1], r3 = a[3 * si], i3 = a[3 * si + 1]
         let t0r = r0 + r2, t0i = i0 + i2, t1r = r0 - r2, t1i = i0 - i2
         let t2r = r1 + r3, t2i = i1 + i3, t3r = r1 - r3, t3i = i1 - i3
         return (t0r + t2r, t0i + t2i, t1r + t3i, t1i - t3r, t0r - t2r, t0i - t2i, t1r - t3i, t1i + t3r)
     }
 
-    static func radix4<S: LaneSource, D: LaneSink>(_ x: S, _ y: D, _ m: Int, _ s: Int, _ tw: UnsafePointer<Double>) {
-        let sm = s * m
-        for k in 0..<s {
-            let b = butterfly4(x, k, sm)
-            y.store(k, b.0, b.1)
-            y.store(k + s, b.2, b.3)
-            y.store(k + 2 * s, b.4, b.5)
-            y.store(k + 3 * s, b.6, b.7)
-        }
-        if m <= 1 { return }
-        for q in 1..<m {
-            let w = tw + 6 * (q - 1)
-            let w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3], w3r = w[4], w3i = w[5]
-            for k in 0..<s {
-                let b = butterfly4(x, k + s * q, sm)
-                let o = k + 4 * s * q
-                y.store(o, b.0, b.1)
-                let (c1r, c1i) = mul(b.2, b.3, w1r, w1i)
-                y.store(o + s, c1r, c1i)
-                let (c2r, c2i) = mul(b.4, b.5, w2r, w2i)
-                y.store(o + 2 * s, c2r, c2i)
-                let (c3r, c3i) = mul(b.6, b.7, w3r, w3i)
-                y.store(o + 3 * s, c3r, c3i)
-            }
-        }
+    static func radix4(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
+                       _ tw: UnsafePointer<Double>) {
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 4, m, s, tw, { a, o in
+            let b = butterfly4(a, si)
+            o[0] = b.0; o[1] = b.1
+            o[so] = b.2; o[so + 1] = b.3
+            o[2 * so] = b.4; o[2 * so + 1] = b.5
+            o[3 * so] = b.6; o[3 * so + 1] = b.7
+        }, { a, o, w in
+            let b = butterfly4(a, si)
+            o[0] = b.0; o[1] = b.1
+            (o[so], o[so + 1]) = mul(b.2, b.3, w[0], w[1])
+            (o[2 * so], o[2 * so + 1]) = mul(b.4, b.5, w[2], w[3])
+            (o[3 * so], o[3 * so + 1]) = mul(b.6, b.7, w[4], w[5])
+        })
     }
 
     /// The radix-3 butterfly: b0 = a0 + t, b1,2 = u +- v with t = a1 + a2, u = a0 - t/2,
     /// v = -i (sqrt 3 / 2)(a1 - a2).
     @inline(__always)
-    static func butterfly3<S: LaneSource>(_ x: S, _ e: Int, _ sm: Int) -> (Lane, Lane, Lane, Lane, Lane, Lane) {
+    static func butterfly3(_ a: UnsafeMutablePointer<Lane>, _ si: Int) -> (Lane, Lane, Lane, Lane, Lane, Lane) {
         let h = Lane(repeating: 0.5), c = Lane(repeating: 0.866_025_403_784_438_6)
-        let (r0, i0) = x.load(e), (r1, i1) = x.load(e + sm), (r2, i2) = x.load(e + 2 * sm)
+        let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1], r2 = a[2 * si], i2 = a[2 * si + 1]
         let tr = r1 + r2, ti = i1 + i2
         let ur = r0 - h * tr, ui = i0 - h * ti
         let vr = c * (i1 - i2), vi = c * (r2 - r1)
         return (r0 + tr, i0 + ti, ur + vr, ui + vi, ur - vr, ui - vi)
     }
 
-    static func radix3<S: LaneSource, D: LaneSink>(_ x: S, _ y: D, _ m: Int, _ s: Int, _ tw: UnsafePointer<Double>) {
-        let sm = s * m
-        for k in 0..<s {
-            let b = butterfly3(x, k, sm)
-            y.store(k, b.0, b.1)
-            y.store(k + s, b.2, b.3)
-            y.store(k + 2 * s, b.4, b.5)
-        }
-        if m <= 1 { return }
-        for q in 1..<m {
-            let w = tw + 4 * (q - 1)
-            let w1r = w[0], w1i = w[1], w2r = w[2], w2i = w[3]
-            for k in 0..<s {
-                let b = butterfly3(x, k + s * q, sm)
-                let o = k + 3 * s * q
-                y.store(o, b.0, b.1)
-                let (c1r, c1i) = mul(b.2, b.3, w1r, w1i)
-                y.store(o + s, c1r, c1i)
-                let (c2r, c2i) = mul(b.4, b.5, w2r, w2i)
-                y.store(o + 2 * s, c2r, c2i)
-            }
-        }
+    static func radix3(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
+                       _ tw: UnsafePointer<Double>) {
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 3, m, s, tw, { a, o in
+            let b = butterfly3(a, si)
+            o[0] = b.0; o[1] = b.1
+            o[so] = b.2; o[so + 1] = b.3
+            o[2 * so] = b.4; o[2 * so + 1] = b.5
+        }, { a, o, w in
+            let b = butterfly3(a, si)
+            o[0] = b.0; o[1] = b.1
+            (o[so], o[so + 1]) = mul(b.2, b.3, w[0], w[1])
+            (o[2 * so], o[2 * so + 1]) = mul(b.4, b.5, w[2], w[3])
+        })
     }
 
     /// The radix-5 butterfly with c1, s1 = cos, sin(2 pi/5) and c2, s2 = cos, sin(4 pi/5):
     /// t1,3 = a1 +- a4, t2,4 = a2 +- a3, p1 = a0 + c1 t1 + c2 t2, p2 = a0 + c2 t1 + c1 t2,
     /// u1 = -i (s1 t3 + s2 t4), u2 = -i (s2 t3 - s1 t4); b1,4 = p1 +- u1, b2,3 = p2 +- u2.
     @inline(__always)
-    static func butterfly5<S: LaneSource>(_ x: S, _ e: Int, _ sm: Int)
+    static func butterfly5(_ a: UnsafeMutablePointer<Lane>, _ si: Int)
         -> (Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane, Lane) {
         let c1 = Lane(repeating: 0.309_016_994_374_947_45), c2 = Lane(repeating: -0.809_016_994_374_947_5)
         let s1 = Lane(repeating: 0.951_056_516_295_153_5), s2 = Lane(repeating: 0.587_785_252_292_473_1)
-        let (r0, i0) = x.load(e), (r1, i1) = x.load(e + sm), (r2, i2) = x.load(e + 2 * sm)
-        let (r3, i3) = x.load(e + 3 * sm), (r4, i4) = x.load(e + 4 * sm)
+        let r0 = a[0], i0 = a[1], r1 = a[si], i1 = a[si + 1], r2 = a[2 * si], i2 = a[2 * si + 1]
+        let r3 = a[3 * si], i3 = a[3 * si + 1], r4 = a[4 * si], i4 = a[4 * si + 1]
         let t1r = r1 + r4, t1i = i1 + i4, t2r = r2 + r3, t2i = i2 + i3
         let t3r = r1 - r4, t3i = i1 - i4, t4r = r2 - r3, t4i = i2 - i3
         let p1r = r0 + c1 * t1r + c2 * t2r, p1i = i0 + c1 * t1i + c2 * t2i
@@ -305,58 +274,23 @@ struct LaneFFT {
                 p2r - u2r, p2i - u2i, p1r - u1r, p1i - u1i)
     }
 
-    static func radix5<S: LaneSource, D: LaneSink>(_ x: S, _ y: D, _ m: Int, _ s: Int, _ tw: UnsafePointer<Double>) {
-        let sm = s * m
-        for k in 0..<s {
-            let b = butterfly5(x, k, sm)
-            y.store(k, b.0, b.1)
-            y.store(k + s, b.2, b.3)
-            y.store(k + 2 * s, b.4, b.5)
-            y.store(k + 3 * s, b.6, b.7)
-            y.store(k + 4 * s, b.8, b.9)
-        }
-        if m <= 1 { return }
-        for q in 1..<m {
-            let w = tw + 8 * (q - 1)
-            for k in 0..<s {
-                let b = butterfly5(x, k + s * q, sm)
-                let o = k + 5 * s * q
-                y.store(o, b.0, b.1)
-                var (cr, ci) = mul(b.2, b.3, w[0], w[1])
-                y.store(o + s, cr, ci)
-                (cr, ci) = mul(b.4, b.5, w[2], w[3])
-                y.store(o + 2 * s, cr, ci)
-                (cr, ci) = mul(b.6, b.7, w[4], w[5])
-                y.store(o + 3 * s, cr, ci)
-                (cr, ci) = mul(b.8, b.9, w[6], w[7])
-                y.store(o + 4 * s, cr, ci)
-            }
-        }
-    }
-}
-
-/// Where a transform reads element e (0 ..< n) of its four sequences: (real lanes, imaginary
-/// lanes).
-protocol LaneSource {
-    func load(_ e: Int) -> (Lane, Lane)
-}
-
-/// Where a transform writes element e of its four results.
-protocol LaneSink {
-    func store(_ e: Int, _ re: Lane, _ im: Lane)
-}
-
-/// The plain 4-lane layout: element e is `p[2 e]` (real lanes), `p[2 e + 1]` (imaginary).
-struct LaneBuffer: LaneSource, LaneSink {
-    let p: UnsafeMutablePointer<Lane>
-    init(_ p: UnsafeMutablePointer<Lane>) { self.p = p }
-
-    @inline(__always)
-    func load(_ e: Int) -> (Lane, Lane) { (p[2 * e], p[2 * e + 1]) }
-
-    @inline(__always)
-    func store(_ e: Int, _ re: Lane, _ im: Lane) {
-        p[2 * e] = re
-        p[2 * e + 1] = im
+    static func radix5(_ x: UnsafeMutablePointer<Lane>, _ y: UnsafeMutablePointer<Lane>, _ m: Int, _ s: Int,
+                       _ tw: UnsafePointer<Double>) {
+        let si = 2 * s * m, so = 2 * s
+        stage(x, y, radix: 5, m, s, tw, { a, o in
+            let b = butterfly5(a, si)
+            o[0] = b.0; o[1] = b.1
+            o[so] = b.2; o[so + 1] = b.3
+            o[2 * so] = b.4; o[2 * so + 1] = b.5
+            o[3 * so] = b.6; o[3 * so + 1] = b.7
+            o[4 * so] = b.8; o[4 * so + 1] = b.9
+        }, { a, o, w in
+            let b = butterfly5(a, si)
+            o[0] = b.0; o[1] = b.1
+            (o[so], o[so + 1]) = mul(b.2, b.3, w[0], w[1])
+            (o[2 * so], o[2 * so + 1]) = mul(b.4, b.5, w[2], w[3])
+            (o[3 * so], o[3 * so + 1]) = mul(b.6, b.7, w[4], w[5])
+            (o[4 * so], o[4 * so + 1]) = mul(b.8, b.9, w[6], w[7])
+        })
     }
 }

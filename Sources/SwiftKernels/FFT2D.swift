@@ -3,22 +3,21 @@
 ///     forward: X[k1, k2] = sum_{j1, j2} x[j1, j2] exp(-2 pi i (j1 k1 / n1 + j2 k2 / n2))
 ///     inverse: the same with exp(+...), unnormalised (inverse(forward(x)) = n1 n2 x)
 ///
-/// Rows first, four at a time: copied transposed into the 4-lane layout (`RowBlock`: four
-/// sequential streams), transformed along n2, copied back. Then columns: `columnGroup` blocks of
-/// four adjacent columns (`ColumnBlock`) are de-interleaved in one sweep down the rows (one
-/// contiguous 256-byte run per row), transformed along n1, and written back in one sweep.
-/// (Letting the first and last FFT stages read and write the array directly saves a pass over
-/// the scratch but walks p x 4 strided streams at once; with power-of-two strides those collide
-/// in the cache, e.g. 1024 x 1024 ran 30% slower, so the copies stay.) Work items (row blocks,
-/// column groups) are split over `threads` as contiguous ranges, each thread with its own
-/// scratch (64 bytes per element per buffer: 3 buffers for rows, columnGroup + 2 for columns).
-/// Cost: about 4.3 n1 n2 log2(n1 n2) flops at 4 lanes per instruction, plus one read and one
-/// write of the array per pass.
+/// Rows first: four rows at a time are transposed into the 4-lane layout (`LaneIO.gatherRows`),
+/// transformed along n2 and transposed back. Then columns: `columnGroup` blocks of four adjacent
+/// columns are de-interleaved in one sweep down the rows (each row gives one contiguous run of
+/// 16 complex numbers), transformed along n1, and written back in one sweep. Work items (row
+/// blocks, column groups) are split over `threads` as contiguous ranges, each thread with its
+/// own scratch (2 x 64 bytes per element of the longest transform, per block). Cost:
+/// n1 n2 log2(n1 n2) x ~4.3 flops / 4 lanes, plus two transposition passes over the array.
 public struct FFT2D {
     public let n1: Int
     public let n2: Int
     let alongRows: LaneFFT     // length n2
     let alongColumns: LaneFFT  // length n1
+
+    /// Column blocks (of four columns) gathered per sweep down the rows.
+    static let columnGroup = 4
 
     /// A plan for (n1, n2); both must be 5-smooth.
     public init(_ n1: Int, _ n2: Int) {
@@ -40,24 +39,20 @@ public struct FFT2D {
         FFT2D.columnPass(alongColumns, data, columns: n2, ld: 2 * n2, conjugate: true, threads: threads)
     }
 
-    /// Column blocks (of four columns) gathered per sweep down the rows.
-    static let columnGroup = 4
-
     /// Transforms `rows` rows of length `fft.n` (row stride `ld` Doubles) in place, forward or
     /// (with `conjugate`) inverse.
     static func rowPass(_ fft: LaneFFT, _ data: UnsafeMutablePointer<Double>, rows: Int, ld: Int,
                         conjugate: Bool, threads: Int) {
         let n = fft.n
-        parallelRanges((rows + 3) / 4, threads: threads) { _, range in
-            let x = UnsafeMutablePointer<Lane>.allocate(capacity: 6 * n), y = x + 2 * n, g = LaneBuffer(y + 2 * n)
+        let blocks = (rows + 3) / 4
+        parallelRanges(blocks, threads: threads) { _, range in
+            let x = UnsafeMutablePointer<Lane>.allocate(capacity: 4 * n), y = x + 2 * n
             defer { x.deallocate() }
             for b in range {
-                let r0 = 4 * b
-                let block = RowBlock(data + r0 * ld, ld: ld, lanes: min(4, rows - r0), window: 0..<(2 * n), n: n,
-                                     conjugate: conjugate)
-                copyLanes(n, from: block, to: g)
-                fft.transform(g, g, x, y)
-                copyLanes(n, from: g, to: block)
+                let r0 = 4 * b, lanes = min(4, rows - r0)
+                LaneIO.gatherRows(data + r0 * ld, ld: ld, lanes: lanes, count: n, conjugate: conjugate, into: x)
+                let out = fft.transform(x, y)
+                LaneIO.scatterRows(out, data + r0 * ld, ld: ld, lanes: lanes, count: n, conjugate: conjugate)
             }
         }
     }
@@ -67,164 +62,168 @@ public struct FFT2D {
     static func columnPass(_ fft: LaneFFT, _ data: UnsafeMutablePointer<Double>, columns: Int, ld: Int,
                            conjugate: Bool, threads: Int, nonzeroRows: Int? = nil) {
         let n = fft.n, g = columnGroup
-        let rows = min(nonzeroRows ?? n, n)
         let blocks = (columns + 3) / 4
-        parallelRanges((blocks + g - 1) / g, threads: threads) { _, range in
-            let x = UnsafeMutablePointer<Lane>.allocate(capacity: 2 * n * (g + 2)), y = x + 2 * n, base = y + 2 * n
-            defer { x.deallocate() }
+        let groups = (blocks + g - 1) / g
+        let valid = min(nonzeroRows ?? n, n)
+        // Buffers B_0 ... B_g of n elements. With an even number of stages block t is gathered
+        // into B_t and transformed there (B_g the spare); with an odd number it is gathered into
+        // B_(t+1) and lands in B_t, which block t-1 has already left. Either way the results sit
+        // in B_0 ..< B_nb, ready for one scatter sweep.
+        let shift = fft.stageCount % 2
+        parallelRanges(groups, threads: threads) { _, range in
+            let base = UnsafeMutablePointer<Lane>.allocate(capacity: 2 * n * (g + 1))
+            defer { base.deallocate() }
             for group in range {
                 let b0 = group * g, nb = min(g, blocks - b0)
-                @inline(__always)
-                func block(_ t: Int) -> ColumnBlock {
-                    let c0 = 4 * (b0 + t)
-                    return ColumnBlock(data + 2 * c0, ld: ld, lanes: min(4, columns - c0), rows: rows, n: n,
-                                       conjugate: conjugate)
-                }
-                // One sweep down the rows reads all nb blocks (16 adjacent columns).
-                for e in 0..<n {
-                    for t in 0..<nb {
-                        let (re, im) = block(t).load(e)
-                        LaneBuffer(base + 2 * n * t).store(e, re, im)
-                    }
-                }
+                LaneIO.gatherColumns(data, ld: ld, firstBlock: b0, blocks: nb, columns: columns, rows: valid,
+                                     count: n, conjugate: conjugate, into: base + 2 * n * shift)
                 for t in 0..<nb {
-                    let buffer = LaneBuffer(base + 2 * n * t)
-                    fft.transform(buffer, buffer, x, y)
+                    let x = base + 2 * n * (t + shift)
+                    let y = shift == 1 ? base + 2 * n * t : base + 2 * n * g
+                    _ = fft.transform(x, y)
                 }
-                for e in 0..<n {
-                    for t in 0..<nb {
-                        let (re, im) = LaneBuffer(base + 2 * n * t).load(e)
-                        block(t).store(e, re, im)
-                    }
-                }
+                LaneIO.scatterColumns(base, data, ld: ld, firstBlock: b0, blocks: nb, columns: columns,
+                                      count: n, conjugate: conjugate)
             }
         }
     }
 }
 
-/// `sink[e] = source[e]` for e < n.
-@inline(__always)
-func copyLanes<S: LaneSource, D: LaneSink>(_ n: Int, from source: S, to sink: D) {
-    for e in 0..<n {
-        let (re, im) = source.load(e)
-        sink.store(e, re, im)
-    }
-}
-
-/// Four adjacent columns of a row-major interleaved complex array as a lane source and sink:
-/// element e is row e, lane l column l (of `lanes` present; absent lanes read as zero and are
-/// not written). Rows at and beyond `rows` read as zero. `conjugate` negates imaginary parts
-/// both ways.
-struct ColumnBlock: LaneSource, LaneSink {
-    let base: UnsafeMutablePointer<Double>  // row 0, first column of the block
-    let ld: Int
-    let lanes: Int
-    let rows: Int
-    let full: Bool
-    let sign: Lane
-
-    init(_ base: UnsafeMutablePointer<Double>, ld: Int, lanes: Int, rows: Int, n: Int, conjugate: Bool) {
-        self.base = base
-        self.ld = ld
-        self.lanes = lanes
-        self.rows = rows
-        full = lanes == 4 && rows >= n
-        sign = Lane(repeating: conjugate ? -1 : 1)
+/// Moves data between interleaved complex arrays and the 4-lane split layout of `LaneFFT`
+/// (element j = lanes `x[2 j]` real, `x[2 j + 1]` imaginary). Missing lanes read as zero and are
+/// not written back; `conjugate` negates imaginary parts on the way.
+enum LaneIO {
+    @inline(__always)
+    static func load4(_ p: UnsafePointer<Double>) -> Lane {
+        UnsafeRawPointer(p).loadUnaligned(as: Lane.self)
     }
 
     @inline(__always)
-    func load(_ e: Int) -> (Lane, Lane) {
-        if full || (lanes == 4 && e < rows) {
-            let v = UnsafeRawPointer(base + e * ld).loadUnaligned(as: SIMD8<Double>.self)
-            return (v.evenHalf, sign * v.oddHalf)
-        }
-        var re = Lane(), im = Lane()
-        if e < rows {
-            let p = base + e * ld
-            for l in 0..<lanes {
-                re[l] = p[2 * l]
-                im[l] = p[2 * l + 1]
-            }
-        }
-        return (re, sign * im)
+    static func store4(_ v: Lane, _ p: UnsafeMutablePointer<Double>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lane.self)
     }
 
-    @inline(__always)
-    func store(_ e: Int, _ re: Lane, _ im: Lane) {
-        let p = base + e * ld
+    /// Lane l, element j <- row l of `src` (stride `ld` Doubles), complex j, for j < count.
+    static func gatherRows(_ src: UnsafePointer<Double>, ld: Int, lanes: Int, count: Int, conjugate: Bool,
+                           into x: UnsafeMutablePointer<Lane>) {
+        let sign = Lane(repeating: conjugate ? -1 : 1)
         if lanes == 4 {
-            var v = SIMD8<Double>()
-            v.evenHalf = re
-            v.oddHalf = sign * im
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
+            let p0 = src, p1 = src + ld, p2 = src + 2 * ld, p3 = src + 3 * ld
+            var j = 0
+            while j + 2 <= count {
+                let a = load4(p0 + 2 * j), b = load4(p1 + 2 * j), c = load4(p2 + 2 * j), d = load4(p3 + 2 * j)
+                x[2 * j] = Lane(a[0], b[0], c[0], d[0])
+                x[2 * j + 1] = sign * Lane(a[1], b[1], c[1], d[1])
+                x[2 * j + 2] = Lane(a[2], b[2], c[2], d[2])
+                x[2 * j + 3] = sign * Lane(a[3], b[3], c[3], d[3])
+                j += 2
+            }
+            if j < count {
+                x[2 * j] = Lane(p0[2 * j], p1[2 * j], p2[2 * j], p3[2 * j])
+                x[2 * j + 1] = sign * Lane(p0[2 * j + 1], p1[2 * j + 1], p2[2 * j + 1], p3[2 * j + 1])
+            }
             return
         }
-        let imag = sign * im
-        for l in 0..<lanes {
-            p[2 * l] = re[l]
-            p[2 * l + 1] = imag[l]
+        for j in 0..<count {
+            var re = Lane(), im = Lane()
+            for l in 0..<lanes {
+                re[l] = src[l * ld + 2 * j]
+                im[l] = src[l * ld + 2 * j + 1]
+            }
+            x[2 * j] = re
+            x[2 * j + 1] = sign * im
         }
     }
-}
 
-/// Four rows (stride `ld` Doubles) of interleaved complex numbers as a lane source and sink:
-/// element e of lane l is the pair at Double positions (2e, 2e + 1) of row l. Only positions in
-/// `window` exist: others read as zero and are not written; position `pos` of row l lives at
-/// `base[l ld + pos]`, so a sink writing a crop passes `base = out - window.lowerBound`.
-/// `conjugate` negates imaginary parts both ways.
-struct RowBlock: LaneSource, LaneSink {
-    let base: UnsafeMutablePointer<Double>
-    let ld: Int
-    let lanes: Int
-    let lo: Int
-    let hi: Int
-    let full: Bool
-    let sign: Lane
-
-    init(_ base: UnsafeMutablePointer<Double>, ld: Int, lanes: Int, window: Range<Int>, n: Int, conjugate: Bool) {
-        self.base = base
-        self.ld = ld
-        self.lanes = lanes
-        lo = window.lowerBound
-        hi = window.upperBound
-        full = lanes == 4 && lo <= 0 && hi >= 2 * n
-        sign = Lane(repeating: conjugate ? -1 : 1)
-    }
-
-    @inline(__always)
-    func load(_ e: Int) -> (Lane, Lane) {
-        if full || (lanes == 4 && 2 * e >= lo && 2 * e + 2 <= hi) {
-            let p = UnsafeRawPointer(base + 2 * e)
-            let a = p.loadUnaligned(as: SIMD2<Double>.self)
-            let b = p.loadUnaligned(fromByteOffset: 8 * ld, as: SIMD2<Double>.self)
-            let c = p.loadUnaligned(fromByteOffset: 16 * ld, as: SIMD2<Double>.self)
-            let d = p.loadUnaligned(fromByteOffset: 24 * ld, as: SIMD2<Double>.self)
-            let ac = Lane(lowHalf: a, highHalf: c), bd = Lane(lowHalf: b, highHalf: d)
-            return (Lane(ac[0], bd[0], ac[2], bd[2]), sign * Lane(ac[1], bd[1], ac[3], bd[3]))
-        }
-        var re = Lane(), im = Lane()
-        for l in 0..<lanes {
-            if 2 * e >= lo && 2 * e < hi { re[l] = base[l * ld + 2 * e] }
-            if 2 * e + 1 >= lo && 2 * e + 1 < hi { im[l] = base[l * ld + 2 * e + 1] }
-        }
-        return (re, sign * im)
-    }
-
-    @inline(__always)
-    func store(_ e: Int, _ re: Lane, _ im: Lane) {
-        let imag = sign * im
-        if full || (lanes == 4 && 2 * e >= lo && 2 * e + 2 <= hi) {
-            let even = Lane(re[0], imag[0], re[2], imag[2]), odd = Lane(re[1], imag[1], re[3], imag[3])
-            let p = UnsafeMutableRawPointer(base + 2 * e)
-            p.storeBytes(of: even.lowHalf, as: SIMD2<Double>.self)
-            p.storeBytes(of: odd.lowHalf, toByteOffset: 8 * ld, as: SIMD2<Double>.self)
-            p.storeBytes(of: even.highHalf, toByteOffset: 16 * ld, as: SIMD2<Double>.self)
-            p.storeBytes(of: odd.highHalf, toByteOffset: 24 * ld, as: SIMD2<Double>.self)
+    /// Row l of `dst`, complex j <- lane l, element j, for j < count and l < lanes.
+    static func scatterRows(_ x: UnsafePointer<Lane>, _ dst: UnsafeMutablePointer<Double>, ld: Int, lanes: Int,
+                            count: Int, conjugate: Bool) {
+        let sign = Lane(repeating: conjugate ? -1 : 1)
+        if lanes == 4 {
+            let p0 = dst, p1 = dst + ld, p2 = dst + 2 * ld, p3 = dst + 3 * ld
+            var j = 0
+            while j + 2 <= count {
+                let re0 = x[2 * j], im0 = sign * x[2 * j + 1], re1 = x[2 * j + 2], im1 = sign * x[2 * j + 3]
+                store4(Lane(re0[0], im0[0], re1[0], im1[0]), p0 + 2 * j)
+                store4(Lane(re0[1], im0[1], re1[1], im1[1]), p1 + 2 * j)
+                store4(Lane(re0[2], im0[2], re1[2], im1[2]), p2 + 2 * j)
+                store4(Lane(re0[3], im0[3], re1[3], im1[3]), p3 + 2 * j)
+                j += 2
+            }
+            if j < count {
+                let re = x[2 * j], im = sign * x[2 * j + 1]
+                for l in 0..<4 {
+                    dst[l * ld + 2 * j] = re[l]
+                    dst[l * ld + 2 * j + 1] = im[l]
+                }
+            }
             return
         }
-        for l in 0..<lanes {
-            if 2 * e >= lo && 2 * e < hi { base[l * ld + 2 * e] = re[l] }
-            if 2 * e + 1 >= lo && 2 * e + 1 < hi { base[l * ld + 2 * e + 1] = imag[l] }
+        for j in 0..<count {
+            let re = x[2 * j], im = sign * x[2 * j + 1]
+            for l in 0..<lanes {
+                dst[l * ld + 2 * j] = re[l]
+                dst[l * ld + 2 * j + 1] = im[l]
+            }
+        }
+    }
+
+    /// Column blocks `firstBlock ..< firstBlock + blocks` (four columns each; columns at and
+    /// beyond `columns` read as zero) of `src` into consecutive lane buffers of `count` elements:
+    /// buffer t, element i, lane l <- src[i, 4 (firstBlock + t) + l] for i < rows, zero for
+    /// rows <= i < count.
+    static func gatherColumns(_ src: UnsafePointer<Double>, ld: Int, firstBlock: Int, blocks: Int, columns: Int,
+                              rows: Int, count: Int, conjugate: Bool, into x: UnsafeMutablePointer<Lane>) {
+        let sign = Lane(repeating: conjugate ? -1 : 1)
+        let c0 = 4 * firstBlock
+        let full = max(0, min(blocks, (columns - c0) / 4))  // blocks with all four columns
+        for i in 0..<rows {
+            let row = src + i * ld + 2 * c0
+            for t in 0..<full {
+                let v = UnsafeRawPointer(row + 8 * t).loadUnaligned(as: SIMD8<Double>.self)
+                x[2 * (t * count + i)] = v.evenHalf
+                x[2 * (t * count + i) + 1] = sign * v.oddHalf
+            }
+            if full < blocks {
+                let t = full, lanes = columns - (c0 + 4 * t)
+                var re = Lane(), im = Lane()
+                for l in 0..<lanes {
+                    re[l] = row[8 * t + 2 * l]
+                    im[l] = row[8 * t + 2 * l + 1]
+                }
+                x[2 * (t * count + i)] = re
+                x[2 * (t * count + i) + 1] = sign * im
+            }
+        }
+        if rows < count {
+            for t in 0..<blocks {
+                (x + 2 * (t * count + rows)).update(repeating: Lane(), count: 2 * (count - rows))
+            }
+        }
+    }
+
+    /// The inverse of `gatherColumns` (all `count` rows; missing columns are not written).
+    static func scatterColumns(_ x: UnsafePointer<Lane>, _ dst: UnsafeMutablePointer<Double>, ld: Int, firstBlock: Int,
+                               blocks: Int, columns: Int, count: Int, conjugate: Bool) {
+        let sign = Lane(repeating: conjugate ? -1 : 1)
+        let c0 = 4 * firstBlock
+        let full = max(0, min(blocks, (columns - c0) / 4))
+        for i in 0..<count {
+            let row = dst + i * ld + 2 * c0
+            for t in 0..<full {
+                var v = SIMD8<Double>()
+                v.evenHalf = x[2 * (t * count + i)]
+                v.oddHalf = sign * x[2 * (t * count + i) + 1]
+                UnsafeMutableRawPointer(row + 8 * t).storeBytes(of: v, as: SIMD8<Double>.self)
+            }
+            if full < blocks {
+                let t = full, lanes = columns - (c0 + 4 * t)
+                let re = x[2 * (t * count + i)], im = sign * x[2 * (t * count + i) + 1]
+                for l in 0..<lanes {
+                    row[8 * t + 2 * l] = re[l]
+                    row[8 * t + 2 * l + 1] = im[l]
+                }
+            }
         }
     }
 }

@@ -69,66 +69,41 @@ public struct FFTPlan {
         }
         let x = lanes, y = lanes + 2 * longest
         let ld = 2 * n2
+        let sign = Lane(repeating: conjugate ? -1 : 1)
         // Steps 1 and 2: columns of A (conjugated on the way in for the inverse), twiddled.
         for b in 0..<(n2 + 3) / 4 {
-            let width = min(4, n2 - 4 * b)
-            let source = ColumnBlock(data + 8 * b, ld: ld, lanes: width, rows: n1, n: n1, conjugate: conjugate)
-            let sink = TwiddledColumns(block: ColumnBlock(matrix + 8 * b, ld: ld, lanes: width, rows: n1, n: n1,
-                                                          conjugate: false),
-                                       w: UnsafePointer(twiddles.pointer + 2 * b * n1))
-            columns.transform(source, sink, x, y)
+            LaneIO.gatherColumns(data, ld: ld, firstBlock: b, blocks: 1, columns: n2, rows: n1, count: n1,
+                                 conjugate: conjugate, into: x)
+            let out = columns.transform(x, y)
+            let w = twiddles.pointer + 2 * b * n1
+            for k1 in 0..<n1 {
+                let (re, im) = LaneFFT.mul(out[2 * k1], out[2 * k1 + 1], w[2 * k1], w[2 * k1 + 1])
+                out[2 * k1] = re
+                out[2 * k1 + 1] = im
+            }
+            LaneIO.scatterColumns(out, matrix, ld: ld, firstBlock: b, blocks: 1, columns: n2, count: n1,
+                                  conjugate: false)
         }
         // Step 3: rows, written transposed into data (conjugated on the way out for the inverse).
         for rb in 0..<(n1 + 3) / 4 {
-            let k0 = 4 * rb, width = min(4, n1 - k0)
-            let source = RowBlock(matrix + k0 * ld, ld: ld, lanes: width, window: 0..<ld, n: n2, conjugate: false)
-            rows.transform(source, TransposedOutput(base: data + 2 * k0, ld: 2 * n1, lanes: width, conjugate: conjugate),
-                           x, y)
-        }
-    }
-}
-
-/// A column sink that multiplies element e by the lane twiddles `(w[2 e], w[2 e + 1])` first.
-struct TwiddledColumns: LaneSink {
-    let block: ColumnBlock
-    let w: UnsafePointer<Lane>
-
-    @inline(__always)
-    func store(_ e: Int, _ re: Lane, _ im: Lane) {
-        let (r, i) = LaneFFT.mul(re, im, w[2 * e], w[2 * e + 1])
-        block.store(e, r, i)
-    }
-}
-
-/// Element e, lane l -> complex number at `base[e ld + 2 l]` (four adjacent outputs per element;
-/// `lanes` of them present).
-struct TransposedOutput: LaneSink {
-    let base: UnsafeMutablePointer<Double>
-    let ld: Int
-    let lanes: Int
-    let sign: Lane
-
-    init(base: UnsafeMutablePointer<Double>, ld: Int, lanes: Int, conjugate: Bool) {
-        self.base = base
-        self.ld = ld
-        self.lanes = lanes
-        sign = Lane(repeating: conjugate ? -1 : 1)
-    }
-
-    @inline(__always)
-    func store(_ e: Int, _ re: Lane, _ im: Lane) {
-        let p = base + e * ld
-        if lanes == 4 {
-            var v = SIMD8<Double>()
-            v.evenHalf = re
-            v.oddHalf = sign * im
-            UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Double>.self)
-            return
-        }
-        let imag = sign * im
-        for l in 0..<lanes {
-            p[2 * l] = re[l]
-            p[2 * l + 1] = imag[l]
+            let k0 = 4 * rb, valid = min(4, n1 - k0)
+            LaneIO.gatherRows(matrix + k0 * ld, ld: ld, lanes: valid, count: n2, conjugate: false, into: x)
+            let out = rows.transform(x, y)
+            for k2 in 0..<n2 {
+                let re = out[2 * k2], im = sign * out[2 * k2 + 1]
+                let dst = data + 2 * (k0 + n1 * k2)
+                if valid == 4 {
+                    var v = SIMD8<Double>()
+                    v.evenHalf = re
+                    v.oddHalf = im
+                    UnsafeMutableRawPointer(dst).storeBytes(of: v, as: SIMD8<Double>.self)
+                } else {
+                    for l in 0..<valid {
+                        dst[2 * l] = re[l]
+                        dst[2 * l + 1] = im[l]
+                    }
+                }
+            }
         }
     }
 }

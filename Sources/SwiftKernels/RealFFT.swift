@@ -65,20 +65,16 @@ public struct RealFFT2D {
         precondition(rows <= n1 && cols <= n2, "block (\(rows), \(cols)) exceeds the grid (\(n1), \(n2))")
         let h = n2 / 2, ldOut = 2 * (h + 1)
         let fft = half, w = UnsafePointer(split.pointer)
-        let source = UnsafeMutablePointer(mutating: input)
         parallelRanges((rows + 3) / 4, threads: threads) { _, range in
-            let z = UnsafeMutablePointer<Lane>.allocate(capacity: 6 * (h + 1))
-            defer { z.deallocate() }
-            let x = z + 2 * (h + 1), y = x + 2 * (h + 1)
+            let x = UnsafeMutablePointer<Lane>.allocate(capacity: 4 * (h + 1)), y = x + 2 * (h + 1)
+            defer { x.deallocate() }
             for b in range {
                 let r0 = 4 * b, lanes = min(4, rows - r0)
-                let block = RowBlock(source + r0 * stride, ld: stride, lanes: lanes, window: 0..<cols, n: h,
-                                     conjugate: false)
-                copyLanes(h, from: block, to: LaneBuffer(z))
-                fft.transform(LaneBuffer(z), LaneBuffer(z), x, y)
-                RealFFT2D.splitSpectrum(z, h: h, w: w,
-                                        into: RowBlock(output + r0 * ldOut, ld: ldOut, lanes: lanes, window: 0..<ldOut,
-                                                       n: h + 1, conjugate: false))
+                RealFFT2D.gatherReal(input + r0 * stride, ld: stride, lanes: lanes, columns: cols, count: h, into: x)
+                let z = fft.transform(x, y)
+                let out = z == x ? y : x
+                RealFFT2D.splitSpectrum(z, h: h, w: w, into: out)
+                LaneIO.scatterRows(out, output + r0 * ldOut, ld: ldOut, lanes: lanes, count: h + 1, conjugate: false)
             }
         }
         FFT2D.columnPass(self.columns, output, columns: h + 1, ld: ldOut, conjugate: false, threads: threads,
@@ -106,78 +102,96 @@ public struct RealFFT2D {
         let factor = scale ?? 1 / Double(n1 * n2)
         let count = rows.count
         parallelRanges((count + 3) / 4, threads: threads) { _, range in
-            let z = UnsafeMutablePointer<Lane>.allocate(capacity: 6 * (h + 1))
-            defer { z.deallocate() }
-            let x = z + 2 * (h + 1), y = x + 2 * (h + 1)
+            let x = UnsafeMutablePointer<Lane>.allocate(capacity: 4 * (h + 1)), y = x + 2 * (h + 1)
+            defer { x.deallocate() }
             for b in range {
                 let r0 = 4 * b, lanes = min(4, count - r0)
-                let block = RowBlock(spectrum + (rows.lowerBound + r0) * ldIn, ld: ldIn, lanes: lanes,
-                                     window: 0..<ldIn, n: h + 1, conjugate: false)
-                RealFFT2D.joinSpectrum(block, h: h, w: w, scale: factor, into: z)
-                let sink = RowBlock(output + r0 * stride - cols.lowerBound, ld: stride, lanes: lanes, window: cols,
-                                    n: h, conjugate: true)
-                fft.transform(LaneBuffer(z), LaneBuffer(z), x, y)
-                copyLanes(h, from: LaneBuffer(z), to: sink)
+                LaneIO.gatherRows(spectrum + (rows.lowerBound + r0) * ldIn, ld: ldIn, lanes: lanes, count: h + 1,
+                                  conjugate: false, into: x)
+                RealFFT2D.joinSpectrum(x, h: h, w: w, scale: factor, into: y)
+                let z = fft.transform(y, x)
+                RealFFT2D.scatterReal(z, output + r0 * stride, ld: stride, lanes: lanes, columns: cols)
             }
         }
     }
 
     // MARK: row helpers (4 rows in the lanes)
 
-    /// X_k = E_k + w^k O_k for k = 0 ... h from Z (h elements in `z`), written to `sink`.
-    @inline(__always)
-    static func splitSpectrum(_ z: UnsafePointer<Lane>, h: Int, w: UnsafePointer<Double>, into sink: RowBlock) {
-        let half = Lane(repeating: 0.5)
-        // k = 0 and k = h: X = Re Z0 +- Im Z0.
-        sink.store(0, z[0] + z[1], Lane())
-        sink.store(h, z[0] - z[1], Lane())
-        @inline(__always)
-        func value(_ k: Int) -> (Lane, Lane) {
-            let ar = z[2 * k], ai = z[2 * k + 1]                  // Z_k
-            let br = z[2 * (h - k)], bi = -z[2 * (h - k) + 1]     // conj Z_(h-k)
-            let er = half * (ar + br), ei = half * (ai + bi)
-            // O = (Z_k - conj Z_(h-k)) / 2i = (d_im, -d_re) / 2
-            let (tr, ti) = LaneFFT.mul(half * (ai - bi), half * (br - ar), w[2 * k], w[2 * k + 1])
-            return (er + tr, ei + ti)
-        }
-        var k = 1
-        while 2 * k <= h {
-            let (xr, xi) = value(k)
-            sink.store(k, xr, xi)
-            if 2 * k < h {
-                let (yr, yi) = value(h - k)
-                sink.store(h - k, yr, yi)
+    /// Lane l, element j <- (x[l, 2j], x[l, 2j+1]) of a real block with `columns` valid columns
+    /// (zero beyond), for j < count.
+    static func gatherReal(_ src: UnsafePointer<Double>, ld: Int, lanes: Int, columns: Int, count: Int,
+                           into x: UnsafeMutablePointer<Lane>) {
+        let pairs = min(columns / 2, count)
+        LaneIO.gatherRows(src, ld: ld, lanes: lanes, count: pairs, conjugate: false, into: x)
+        if pairs < count {
+            (x + 2 * pairs).update(repeating: Lane(), count: 2 * (count - pairs))
+            if columns % 2 == 1 && pairs < count {
+                var re = Lane()
+                for l in 0..<lanes { re[l] = src[l * ld + columns - 1] }
+                x[2 * pairs] = re
             }
-            k += 1
         }
     }
 
-    /// conj(scale (E_k + i O_k)) for k < h into `z`, with E_k = X_k + conj X_(h-k) and
-    /// O_k = (X_k - conj X_(h-k)) conj(w^k), X (h + 1 elements) read from `source`; ready for a
-    /// forward FFT that computes the inverse one (`IDFT(Z) = conj DFT(conj Z)`).
+    /// X_k = E_k + w^k O_k for k = 0 ... h from Z (h elements) into `out` (h + 1 elements).
     @inline(__always)
-    static func joinSpectrum(_ source: RowBlock, h: Int, w: UnsafePointer<Double>, scale: Double,
+    static func splitSpectrum(_ z: UnsafePointer<Lane>, h: Int, w: UnsafePointer<Double>,
+                              into out: UnsafeMutablePointer<Lane>) {
+        let halfV = Lane(repeating: 0.5)
+        // k = 0 and k = h: X = Re Z0 +- Im Z0.
+        out[0] = z[0] + z[1]
+        out[1] = Lane()
+        out[2 * h] = z[0] - z[1]
+        out[2 * h + 1] = Lane()
+        if h < 2 { return }
+        for k in 1..<h {
+            let ar = z[2 * k], ai = z[2 * k + 1]            // Z_k
+            let br = z[2 * (h - k)], bi = -z[2 * (h - k) + 1]  // conj Z_(h-k)
+            let er = halfV * (ar + br), ei = halfV * (ai + bi)
+            // O = (Z_k - conj Z_(h-k)) / 2i = (d_im, -d_re) / 2
+            let orr = halfV * (ai - bi), oi = halfV * (br - ar)
+            let (tr, ti) = LaneFFT.mul(orr, oi, w[2 * k], w[2 * k + 1])
+            out[2 * k] = er + tr
+            out[2 * k + 1] = ei + ti
+        }
+    }
+
+    /// conj(scale (E_k + i O_k)) for k < h, with E_k = X_k + conj X_(h-k),
+    /// O_k = (X_k - conj X_(h-k)) conj(w^k), from X (h + 1 elements); ready for a forward FFT
+    /// that computes the inverse one (`IDFT(Z) = conj DFT(conj Z)`).
+    @inline(__always)
+    static func joinSpectrum(_ x: UnsafePointer<Lane>, h: Int, w: UnsafePointer<Double>, scale: Double,
                              into z: UnsafeMutablePointer<Lane>) {
         let s = Lane(repeating: scale)
         // k = 0: imaginary parts of X_0 and X_h dropped.
-        let x0 = source.load(0).0, xh = source.load(h).0
-        z[0] = s * (x0 + xh)
-        z[1] = s * (xh - x0)
-        @inline(__always)
-        func value(_ k: Int, _ a: (Lane, Lane), _ b: (Lane, Lane)) -> (Lane, Lane) {
-            let (ar, ai) = a
-            let br = b.0, bi = -b.1
+        z[0] = s * (x[0] + x[2 * h])
+        z[1] = s * (x[2 * h] - x[0])
+        if h < 2 { return }
+        for k in 1..<h {
+            let ar = x[2 * k], ai = x[2 * k + 1]
+            let br = x[2 * (h - k)], bi = -x[2 * (h - k) + 1]
             let er = ar + br, ei = ai + bi
             let (orr, oi) = LaneFFT.mul(ar - br, ai - bi, w[2 * k], -w[2 * k + 1])
             // E + i O = (er - oi, ei + orr); conjugated and scaled.
-            return (s * (er - oi), -s * (ei + orr))
+            z[2 * k] = s * (er - oi)
+            z[2 * k + 1] = -s * (ei + orr)
         }
-        var k = 1
-        while 2 * k <= h {
-            let a = source.load(k), b = source.load(h - k)
-            (z[2 * k], z[2 * k + 1]) = value(k, a, b)
-            if 2 * k < h { (z[2 * (h - k)], z[2 * (h - k) + 1]) = value(h - k, b, a) }
-            k += 1
+    }
+
+    /// Real rows from the forward transform of conj Z: x[l, 2j] = Re, x[l, 2j+1] = -Im of
+    /// element j, lane l; only `columns` are written, to dst[l ld + col - columns.lowerBound].
+    static func scatterReal(_ z: UnsafePointer<Lane>, _ dst: UnsafeMutablePointer<Double>, ld: Int, lanes: Int,
+                            columns: Range<Int>) {
+        let lo = columns.lowerBound
+        if lanes == 4 && lo % 2 == 0 && columns.count % 2 == 0 {
+            // Whole (even, odd) pairs: the complex row scatter, conjugating.
+            LaneIO.scatterRows(z + lo, dst, ld: ld, lanes: 4, count: columns.count / 2, conjugate: true)
+            return
+        }
+        for col in columns {
+            let j = col / 2
+            let v = col % 2 == 0 ? z[2 * j] : -z[2 * j + 1]
+            for l in 0..<lanes { dst[l * ld + col - lo] = v[l] }
         }
     }
 }

@@ -12,26 +12,59 @@ public struct SpreadKernel {
     public let degree: Int
     /// `coefficients[d * 16 + i]`: coefficient of x^d of point i.
     let coefficients: UnsafeBufferPointer<Double>
+    /// The same polynomials moved right by o = 0 ... 3 lanes in 20 lanes (16 + 4), so that a
+    /// point's values can be written as five aligned 4-lane vectors starting at a multiple of 4:
+    /// `shifted[((o * (degree + 1) + d) * 20 + lane]`.
+    let shifted: UnsafePointer<Double>
+    private let shiftedStore: Buffer<Double>
 
     public init(width: Int, degree: Int, coefficients: UnsafeBufferPointer<Double>) {
         self.width = width
         self.degree = degree
         self.coefficients = coefficients
+        let table = Buffer<Double>(4 * (degree + 1) * 20, repeating: 0)
+        for o in 0..<4 {
+            for d in 0...degree {
+                for i in 0..<width {
+                    table.pointer[(o * (degree + 1) + d) * 20 + o + i] = coefficients[d * 16 + i]
+                }
+            }
+        }
+        shiftedStore = table
+        shifted = UnsafePointer(table.pointer)
     }
 
     /// The kernel values at the `width` grid points a point touches, given its `s` in [0, 1).
     @inline(__always)
     public func values(_ s: Double) -> SIMD16<Double> {
-        let x = 2 * s - 1
+        let x = SIMD16<Double>(repeating: 2 * s - 1)
         let base = UnsafeRawPointer(coefficients.baseAddress!)
         let stride = 16 * MemoryLayout<Double>.stride
         var v = base.loadUnaligned(fromByteOffset: degree * stride, as: SIMD16<Double>.self)
         var d = degree - 1
         while d >= 0 {
-            v = v * x + base.loadUnaligned(fromByteOffset: d * stride, as: SIMD16<Double>.self)
+            v = base.loadUnaligned(fromByteOffset: d * stride, as: SIMD16<Double>.self).addingProduct(v, x)
             d -= 1
         }
         return v
+    }
+
+    /// `values(s)` moved right by `shift` (0 ... 3) lanes, as 20 lanes (16 + 4).
+    @inline(__always)
+    func shiftedValues(_ s: Double, shift: Int) -> (SIMD16<Double>, SIMD4<Double>) {
+        let x = 2 * s - 1
+        let x16 = SIMD16<Double>(repeating: x), x4 = SIMD4<Double>(repeating: x)
+        let base = UnsafeRawPointer(shifted + shift * (degree + 1) * 20)
+        let stride = 20 * MemoryLayout<Double>.stride
+        var v = base.loadUnaligned(fromByteOffset: degree * stride, as: SIMD16<Double>.self)
+        var t = base.loadUnaligned(fromByteOffset: degree * stride + 128, as: SIMD4<Double>.self)
+        var d = degree - 1
+        while d >= 0 {
+            v = base.loadUnaligned(fromByteOffset: d * stride, as: SIMD16<Double>.self).addingProduct(v, x16)
+            t = base.loadUnaligned(fromByteOffset: d * stride + 128, as: SIMD4<Double>.self).addingProduct(t, x4)
+            d -= 1
+        }
+        return (v, t)
     }
 }
 
@@ -54,8 +87,9 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
     let bins = binsDown * binsAcross
     let w = kernel.width, halfWidth = Double(w) / 2
     // Subgrid of a bin: its points start writing at local row/col 0 ... bin extent + 2, and write
-    // w rows of 16 lanes.
-    let subRows = binRows + 2 + w, subCols = binCols + 2 + 16
+    // w rows of 20 lanes from a multiple of 4 (aligned, so that the loads of one point forward
+    // from the stores of the last without stalls).
+    let subRows = binRows + 2 + w, subCols = binCols + 4 + 20
     let chunk = 1 << 19
     let chunks = (k + chunk - 1) / chunk
     let threads = max(1, min(Threads.count, chunks))
@@ -70,48 +104,59 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
         let s1 = Scratch(n), s2 = Scratch(n), sc = Scratch(n)
         let binOf = Buffer<Int32>(n, repeating: 0)
         let start = Buffer<Int>(bins + 1, repeating: 0)
-        let sub = Scratch(subRows * subCols)
+        let subStore = Scratch(subRows * subCols + 4)
+        let sub = UnsafeMutableRawPointer(subStore.pointer).alignedUp(toMultipleOf: 32)
+            .assumingMemoryBound(to: Double.self)
+        let kyStore = Scratch(16)
+        let t1p = t1.pointer, t2p = t2.pointer, cp = c.pointer, s1p = s1.pointer, s2p = s2.pointer
+        let scp = sc.pointer, bins32 = binOf.pointer, startp = start.pointer, ky = kyStore.pointer
         for chunkIndex in range where !Interrupt.requested {
             let j0 = chunkIndex * chunk, count = min(chunk, k - j0)
-            start.pointer.update(repeating: 0, count: bins + 1)
+            startp.update(repeating: 0, count: bins + 1)
             for j in 0..<count {
                 var (a, b, weight) = point(j0 + j)
                 if !(a >= 0 && a < Double(cols)) { a = 0 }  // NaN or inf: spread nowhere harmful
                 if !(b >= 0 && b < Double(rows)) { b = 0 }
-                t1.pointer[j] = a
-                t2.pointer[j] = b
-                c.pointer[j] = weight
+                t1p[j] = a
+                t2p[j] = b
+                cp[j] = weight
                 let bin = Int(b) / binRows * binsAcross + Int(a) / binCols
-                binOf.pointer[j] = Int32(bin)
-                start.pointer[bin + 1] += 1
+                bins32[j] = Int32(bin)
+                startp[bin + 1] += 1
             }
-            for bin in 0..<bins { start.pointer[bin + 1] += start.pointer[bin] }
+            for bin in 0..<bins { startp[bin + 1] += startp[bin] }
             for j in 0..<count {
-                let bin = Int(binOf.pointer[j])
-                let slot = start.pointer[bin]
-                start.pointer[bin] = slot + 1
-                s1.pointer[slot] = t1.pointer[j]
-                s2.pointer[slot] = t2.pointer[j]
-                sc.pointer[slot] = c.pointer[j]
+                let bin = Int(bins32[j])
+                let slot = startp[bin]
+                startp[bin] = slot + 1
+                s1p[slot] = t1p[j]
+                s2p[slot] = t2p[j]
+                scp[slot] = cp[j]
             }
             // start[bin] is now the end of bin; its beginning is start[bin - 1] (0 for bin 0).
             for bin in 0..<bins {
-                let first = bin == 0 ? 0 : start.pointer[bin - 1], last = start.pointer[bin]
+                let first = bin == 0 ? 0 : startp[bin - 1], last = startp[bin]
                 if first == last { continue }
                 let originRow = (bin / binsAcross) * binRows - Int(halfWidth.rounded(.up)) - 1
                 let originCol = (bin % binsAcross) * binCols - Int(halfWidth.rounded(.up)) - 1
-                let sp = sub.pointer
+                let sp = sub
                 sp.update(repeating: 0, count: subRows * subCols)
                 for j in first..<last {
-                    let a = s1.pointer[j] - halfWidth, b = s2.pointer[j] - halfWidth
+                    let a = s1p[j] - halfWidth, b = s2p[j] - halfWidth
                     let l1 = a.rounded(.up), l2 = b.rounded(.up)
-                    let kx = kernel.values(l1 - a)
-                    let ky = sc.pointer[j] * kernel.values(l2 - b)
-                    var target = UnsafeMutableRawPointer(sp + (Int(l2) - originRow) * subCols + Int(l1) - originCol)
+                    let column = Int(l1) - originCol
+                    let (kx, kxTail) = kernel.shiftedValues(l1 - a, shift: column & 3)
+                    UnsafeMutableRawPointer(ky).storeBytes(of: scp[j] * kernel.values(l2 - b),
+                                                                         as: SIMD16<Double>.self)
+                    var target = UnsafeMutableRawPointer(sp + (Int(l2) - originRow) * subCols + (column & ~3))
                     for r in 0..<w {
+                        let weight = ky[r]
                         var v = target.loadUnaligned(as: SIMD16<Double>.self)
-                        v.addProduct(SIMD16(repeating: ky[r]), kx)
+                        v.addProduct(SIMD16(repeating: weight), kx)
                         target.storeBytes(of: v, as: SIMD16<Double>.self)
+                        var tail = target.loadUnaligned(fromByteOffset: 128, as: SIMD4<Double>.self)
+                        tail.addProduct(SIMD4(repeating: weight), kxTail)
+                        target.storeBytes(of: tail, toByteOffset: 128, as: SIMD4<Double>.self)
                         target += subCols * MemoryLayout<Double>.stride
                     }
                 }
@@ -131,7 +176,7 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
                 }
             }
         }
-        withExtendedLifetime((t1, t2, c, s1, s2, sc, binOf, start, sub)) {}
+        withExtendedLifetime((t1, t2, c, s1, s2, sc, binOf, start, subStore, kyStore)) {}
     }
     for t in 1..<threads {
         let other = gridPointers.pointer[t]

@@ -14,10 +14,17 @@ public func wTilde(noise: UnsafeBufferPointer<Double>, uv: UnsafeBufferPointer<D
     guard m > 0 else { return }
     let padded = Panels.padded(m, 8)
     let chunk = 128
+    // W depends only on differences of coordinates: centre them, so the phases (and their
+    // rounding) stay as small as the mask, wherever it sits.
+    var yMean = 0.0, xMean = 0.0
+    for i in 0..<m {
+        yMean += grid[2 * i] / Double(m)
+        xMean += grid[2 * i + 1] / Double(m)
+    }
     let xs = Scratch(padded), ys = Scratch(padded)
     for i in 0..<m {
-        ys.pointer[i] = grid[2 * i]
-        xs.pointer[i] = grid[2 * i + 1]
+        ys.pointer[i] = grid[2 * i] - yMean
+        xs.pointer[i] = grid[2 * i + 1] - xMean
     }
     let acc = Scratch(padded * padded)
     let lpStore = Scratch(padded * 2 * chunk), rpStore = Scratch(padded * 2 * chunk)

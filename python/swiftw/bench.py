@@ -886,11 +886,15 @@ def _warm_libraries(impls) -> None:
         jax_kernels._jax()
 
 
+LOAD_AT_START: dict[str, float] = {}  # group -> 1-minute load average when it started
+
+
 def run_group(group: Group, preset: str, thread_counts: list[int]) -> list[Row]:
     """Check and time every implementation of `group` at `preset`."""
     size = SIZES[preset][group.name]
     p = problem(size)
-    progress(f"{group.name}: building inputs ({group.describe(p)})")
+    LOAD_AT_START[group.name] = round(os.getloadavg()[0], 2)
+    progress(f"{group.name}: building inputs ({group.describe(p)}); load average {LOAD_AT_START[group.name]}")
     _warm_libraries(group.impls)
     with threads(max(thread_counts)):
         ref_label, ref, ref_seconds = _reference(group.name, size)
@@ -921,7 +925,8 @@ def _run_impl(group, p, impl, thread_counts, ref, ref_label, ref_seconds) -> Row
                 row.times[n] = dict(row.times[runnable[0]], serial=True)  # one thread either way
                 continue
             progress(f"{group.name}: {impl.label}, {n} thread{'s' if n > 1 else ''}")
-            prior = [row.first_use] if n == runnable[0] and not jit else []
+            reuse = n == runnable[0] and not jit and row.first_use >= SLOW  # a slow first call is warm enough
+            prior = [row.first_use] if reuse else []
             with threads(n):
                 row.times[n] = measure(run, prior)
             if impl.scale_time:
@@ -953,7 +958,7 @@ def _first_use(group, p, impl, run, row, ref, ref_label, ref_seconds) -> float:
         row.ok, row.error, row.check = cmp.ok, cmp.error, cmp.text()
         if not cmp.ok:
             loud(f"{group.name}: {impl.label} does not match the NumPy reference: "
-                 f"max|err|/{group.scale_name} = {cmp.error:.3e} > {group.rtol:g} ({cmp.detail})")
+                 f"max|err|/{group.scale_name} = {cmp.error:.3e} > {group.rtol:g} {cmp.detail}".rstrip())
     return seconds
 
 
@@ -1167,7 +1172,7 @@ def write_json(path: str, preset: str, thread_counts, results, sweep, argv) -> N
         size = SIZES[preset][name]
         p = problem(size)
         groups[name] = dict(
-            size=asdict(size), M=p.M if name != "fma" else None,
+            size=asdict(size), M=p.M if name != "fma" else None, load_average_at_start=LOAD_AT_START.get(name),
             description=GROUPS[name].describe(p) if name in GROUPS else "cold start",
             tolerance=dict(rtol=GROUPS[name].rtol, scale=GROUPS[name].scale_name) if name in GROUPS else None,
             rows=[_row_json(r, thread_counts, rows) for r in rows],
