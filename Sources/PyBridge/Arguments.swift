@@ -86,6 +86,11 @@ struct Arguments {
         return UnsafeBufferPointer(start: p?.assumingMemoryBound(to: Int64.self), count: n)
     }
 
+    /// A `CurvatureMethod` given as number i (0 direct, 1 fft, 2 auto).
+    func method(_ i: Int) throws -> CurvatureMethod {
+        CurvatureMethod(rawValue: try integer(i, "method", atMost: 2))!
+    }
+
     func format(_ i: Int) -> Int32 { arrays[i].format }
     func data(_ i: Int) -> UnsafeMutableRawPointer? { arrays[i].data }
 }

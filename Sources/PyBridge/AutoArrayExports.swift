@@ -7,7 +7,7 @@ import SwiftwABI
 
 /// Reads a sub-pixel mapping from arrays i ..< i+3 (indexes, sizes, weights) and, if `subPixels`,
 /// i+3 ..< i+5 (slim_index_for_sub_slim_index, sub_fraction).
-private func subPixelMapping(_ args: Arguments, _ i: Int, imagePixels: Int?, subPixels: Bool,
+func subPixelMapping(_ args: Arguments, _ i: Int, imagePixels: Int?, subPixels: Bool,
                              pixels: Int) throws -> SparseMapping {
     let indexes = try args.indices(i, "pix_indexes_for_sub_slim_index", shape: [nil, nil])
     let shape = args.shape(i)
@@ -96,7 +96,7 @@ public func swiftwAACurvatureWTilde(_ a: ArrayList, _ na: Int64, _ x: NumberList
 
 /// F = T^T W T from the preload layout: arrays (out (S, S), curvature_preload (2Ny, 2Nx),
 /// native_index_for_slim_index (M, 2), pix_indexes, pix_size, pix_weights, and optionally
-/// slim_index_for_sub_slim_index, sub_fraction), numbers (pixels).
+/// slim_index_for_sub_slim_index, sub_fraction), numbers (pixels, method).
 @_cdecl("swiftw_aa_curvature_preload")
 public func swiftwAACurvaturePreload(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -116,6 +116,7 @@ public func swiftwAACurvaturePreload(_ a: ArrayList, _ na: Int64, _ x: NumberLis
         let mapping = try subPixelMapping(args, 3, imagePixels: native.count, subPixels: args.arrays.count == 8,
                                           pixels: pixels)
         let out = try args.output(0, "out", shape: [pixels, pixels])
-        curvatureFromPreload(preload, rows: p[0], cols: p[1], native: native, mapping: mapping, out: out)
+        curvatureFromPreload(preload, rows: p[0], cols: p[1], native: native, mapping: mapping,
+                             method: try args.method(1), out: out)
     }
 }

@@ -196,7 +196,7 @@ public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList
 
 /// Reads (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at arrays i, i+1 with
 /// `pixels` source pixels.
-private func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {
+func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {
     let indexes = try args.indices(i, "pix_indexes_for_sub_slim_index", shape: [rows, nil])
     let shape = args.shape(i)
     let weights = try args.doubles(i + 1, "pix_weights_for_sub_slim_index", shape: [shape[0], shape[1]])
@@ -281,20 +281,21 @@ public func swiftwCurvatureWTildeSparse(_ a: ArrayList, _ na: Int64, _ x: Number
 }
 
 /// curvature_matrix_via_w_compact_sparse_mapping_matrix_from(w_compact, native_index_for_slim_index,
-/// pix_indexes..., pix_weights..., pixels).
+/// pix_indexes..., pix_weights..., pixels); numbers (pixels, method: 0 direct, 1 fft, 2 auto).
 @_cdecl("swiftw_curvature_w_compact_sparse")
 public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 5, what: "arrays")
         let pixels = try args.integer(0, "pixels")
+        let method = try args.method(1)
         let n = args.shape(1).first ?? 0
         let compact = try args.doubles(1, "w_compact", shape: [n, 2 * n - 1])
         let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
         let native = try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index")
         let mapping = try sparseMapping(args, 3, rows: native.rows.count, pixels: pixels)
         let out = try args.output(0, "out", shape: [pixels, pixels])
-        curvatureFromWCompact(compact, gridSize: n, native: native, mapping: mapping, out: out)
+        curvatureFromWCompact(compact, gridSize: n, native: native, mapping: mapping, method: method, out: out)
     }
 }
 

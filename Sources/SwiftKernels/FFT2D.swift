@@ -202,13 +202,14 @@ enum LaneIO {
         }
     }
 
-    /// The inverse of `gatherColumns` (all `count` rows; missing columns are not written).
+    /// The inverse of `gatherColumns`, for the rows in `rows` (all `count` by default; missing
+    /// columns are not written).
     static func scatterColumns(_ x: UnsafePointer<Lane>, _ dst: UnsafeMutablePointer<Double>, ld: Int, firstBlock: Int,
-                               blocks: Int, columns: Int, count: Int, conjugate: Bool) {
+                               blocks: Int, columns: Int, count: Int, conjugate: Bool, rows: Range<Int>? = nil) {
         let sign = Lane(repeating: conjugate ? -1 : 1)
         let c0 = 4 * firstBlock
         let full = max(0, min(blocks, (columns - c0) / 4))
-        for i in 0..<count {
+        for i in rows ?? 0..<count {
             let row = dst + i * ld + 2 * c0
             for t in 0..<full {
                 var v = SIMD8<Double>()

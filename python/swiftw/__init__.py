@@ -37,11 +37,13 @@ from .w_tilde import (
     w_tilde_via_preload_from,
 )
 from .weighted_sum import _fma, fma, inplace_weighted_sum
+from .operator import CurvatureOperator
 from . import autoarray  # noqa: E402  (the production library's signatures)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CurvatureOperator",
     "set_num_threads",
     "get_num_threads",
     "fma",

@@ -11,8 +11,8 @@ import numpy as np
 
 from . import _swiftw
 from ._threads import get_num_threads
-from ._validate import count, floats, indices, number, output
-from .curvature import curvature_matrix_via_w_tilde_from, data_vector_from
+from ._validate import choice, count, floats, indices, number, output
+from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
 from .likelihood import (
     _log_likelihood_from_parts,
     mask_2d_centres_from,
@@ -161,18 +161,21 @@ def curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
     pix_weights_for_sub_slim_index: np.ndarray,
     native_index_for_slim_index: np.ndarray,
     pix_pixels: int,
+    *,
+    method: str = "auto",
 ) -> np.ndarray:
     """The curvature matrix ``F = T^T W T`` from the preload layout, never forming W.
 
     ``W[i, j] = curvature_preload[row_j - row_i, col_j - col_i]`` (negative indices wrap); the
     mapping has one row per image pixel, row m holding its first ``pix_size[m]`` entries.
+    `method` as in `swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from`.
     """
     s = count(pix_pixels, "pix_pixels")
     preload = floats(curvature_preload, "curvature_preload", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index)
     out = output((s, s), "the curvature matrix")
-    _swiftw.aa_curvature_preload(out, preload, native, *arrays, s)
+    _swiftw.aa_curvature_preload(out, preload, native, *arrays, s, METHODS[choice(method, "method", tuple(METHODS))])
     return out
 
 
@@ -250,7 +253,7 @@ def log_likelihood_function_via_w_compact_from(
 
     def curvature(pixels):
         out = output((pixels, pixels), "the curvature matrix")
-        _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels)
+        _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels, METHODS["auto"])
         return out
 
     return _likelihood(dirty_image, data, noise_map, curvature, mapping, neighbors, neighbors_sizes)

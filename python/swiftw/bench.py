@@ -1201,8 +1201,8 @@ def run_sweep(preset: str, n_threads: int) -> dict[str, Any]:
             progress(f"sweep: {impl.label} at N={size.N}, K={size.K}")
             run = impl.make(p)
             with threads(n_threads):
-                first = _time_once(run.call)[0]
-                t = measure(run, first)["median"]
+                run.call()  # first call: compilation for Numba and JAX
+                t = measure(run)["median"]
             key = "by_K" if axis == "K" else "by_N"
             out[key].setdefault(impl.library, []).append((size.K if axis == "K" else size.N, t))
     return out

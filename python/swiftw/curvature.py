@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
-from ._validate import count, floats, indices, output
+from ._validate import choice, count, floats, indices, output
 
 __all__ = [
     "mapping_matrix_from",
@@ -146,34 +146,47 @@ def curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(
     return out
 
 
+METHODS = {"direct": 0, "fft": 1, "auto": 2}
+
+
 def curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
     w_compact: np.ndarray,
     native_index_for_slim_index: np.ndarray,
     pix_indexes_for_sub_slim_index: np.ndarray,
     pix_weights_for_sub_slim_index: np.ndarray,
     pixels: int,
+    *,
+    method: str = "auto",
 ) -> np.ndarray:
     """The curvature matrix ``F = T^T W T`` from the compact w-tilde, never forming W.
 
-    Column s of ``W T`` lives on the mask's box of the native grid; each mapping adds a shifted
-    window of w_compact (unfolded by evenness) along each grid row, as contiguous SIMD updates.
-    Cost: about B M^2 multiply-adds plus B M S / 2 gathers; memory O(N^2) per thread.
+    W depends only on the native offset of two pixels. Column s of ``W T`` is built on the
+    mask's bounding box, then ``F[s, s'] = T[:, s']^T (W T)[:, s]`` is gathered for the pairs
+    not yet done (each pair once; F is mirrored).
 
     Parameters
     ----------
     w_compact : (N, 2N-1) float64
     native_index_for_slim_index : (M, 2) int64
     {mapping}
+    method : {"auto", "direct", "fft"}, keyword-only
+        "direct": each mapping adds a shifted window of the kernel along each grid row, as
+        contiguous SIMD updates; cost nnz(column) x (masked pixels) multiply-adds per column.
+        "fft": zero-padded real-FFT convolution of each column's image with the kernel (whose
+        spectrum is real, as W is even); cost about 2.5 real FFTs of twice the box per column,
+        whatever nnz(column) is. "auto" (default): the cheaper by a cost model measured on this
+        machine kind (BENCHMARKS.md). All give F to rounding.
 
     Returns
     -------
     (S, S) float64, symmetric
     """
+    m = choice(method, "method", tuple(METHODS))
     compact = floats(w_compact, "w_compact", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     idx, pw, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
     out = output((s, s), "the curvature matrix")
-    _swiftw.curvature_w_compact_sparse(out, compact, native, idx, pw, s)
+    _swiftw.curvature_w_compact_sparse(out, compact, native, idx, pw, s, METHODS[m])
     return out
 
 
@@ -184,11 +197,10 @@ def curvature_matrix_via_w_compact_sparse_mapping_matrix_direct_from(
     pix_weights_for_sub_slim_index: np.ndarray,
     pixels: int,
 ) -> np.ndarray:
-    """Same as `curvature_matrix_via_w_compact_sparse_mapping_matrix_from` (the reference's
-    direct variant gives the same matrix; swiftw has one fast path for both)."""
+    """`curvature_matrix_via_w_compact_sparse_mapping_matrix_from` with ``method="direct"``."""
     return curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
         w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index,
-        pix_weights_for_sub_slim_index, pixels,
+        pix_weights_for_sub_slim_index, pixels, method="direct",
     )
 
 

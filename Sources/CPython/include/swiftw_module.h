@@ -23,7 +23,11 @@
     X(aa_mapping_matrix) \
     X(aa_transpose_matmul) \
     X(aa_curvature_w_tilde) \
-    X(aa_curvature_preload)
+    X(aa_curvature_preload) \
+    X(operator_create) \
+    X(operator_curvature) \
+    X(operator_costs) \
+    X(operator_release)
 
 #define SWIFTW_DECLARE(name) \
     int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);

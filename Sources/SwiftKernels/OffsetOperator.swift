@@ -1,0 +1,221 @@
+/// How `OffsetOperator` builds each column of `W T`.
+public enum CurvatureMethod: Int {
+    /// Contiguous SIMD updates on the mask's box, from the tabulated kernel.
+    case direct = 0
+    /// Zero-padded real-FFT convolution with the kernel's (real) spectrum.
+    case fft = 1
+    /// The cheaper of the two by `OffsetOperator.costs`.
+    case auto = 2
+}
+
+/// W for image pixels whose w-tilde depends only on their native offset, prepared once per
+/// dataset (mask + w_compact or preload): what the likelihood's hot loop `F = T^T W T` needs that
+/// does not depend on the source.
+///
+/// Pixels live on the mask's bounding box (`height` x `width`); `kernel(dr, dc)` (W between
+/// pixels at offset (dr, dc) = (row_i - row_j, col_i - col_j)) is tabulated for the offsets the
+/// box can hold, (2 height - 1) x (2 width - 1). Column s of `W T` (omega) is built on the box by
+/// either method (see `CurvatureMethod`), then `curvature` gathers F from it:
+///
+/// - direct: an entry (r', c', w) adds `w * kernel[r - r', c - c']` along each box row r,
+///   contiguous on both sides, over the masked span of the row; four entries per pass.
+///   Cost: nnz(s) x (masked pixels from the column's first row on) multiply-adds.
+/// - fft: the column's entries, as an image of the rows they occupy, moved to the top of a
+///   (P1, P2) >= (2 height - 1, 2 width - 1) grid, real FFT, times the kernel's spectrum (real:
+///   the kernel is even), inverse real FFT of the rows needed. Cost: about 2.5 real FFTs of
+///   (P1, P2) whatever nnz(s) is, so it wins for dense columns on small boxes.
+public final class OffsetOperator {
+    public let native: NativeIndices
+    public let height: Int, width: Int
+    /// The kernel on offsets: `table[(dr + height-1) * tableWidth + dc + width-1]`, padded by a
+    /// vector so whole-vector updates may run past a row's end.
+    let table: Buffer<Double>
+    let tableWidth: Int
+    /// Masked column span of each box row (empty rows: low > high).
+    let spanLow: Buffer<Int>, spanHigh: Buffer<Int>
+    let slots: [Int]
+    /// FFT state, made on first use of the fft method.
+    private var convolution: (fft: RealFFT2D, rows: Int, cols: Int, spectrum: Buffer<Double>)?
+
+    init(native: NativeIndices, kernel: (Int, Int) -> Double) {
+        self.native = native
+        let m = native.count
+        height = m > 0 ? native.rows.max()! + 1 : 1
+        width = m > 0 ? native.cols.max()! + 1 : 1
+        tableWidth = 2 * width - 1
+        let table = Buffer<Double>((2 * height - 1) * tableWidth + 8, repeating: 0)
+        for dr in -(height - 1)...(height - 1) {
+            for dc in -(width - 1)...(width - 1) {
+                table.pointer[(dr + height - 1) * tableWidth + dc + width - 1] = kernel(dr, dc)
+            }
+        }
+        self.table = table
+        let low = Buffer<Int>(height, repeating: Int.max), high = Buffer<Int>(height, repeating: Int.min)
+        for i in 0..<m {
+            low.pointer[native.rows[i]] = min(low.pointer[native.rows[i]], native.cols[i])
+            high.pointer[native.rows[i]] = max(high.pointer[native.rows[i]], native.cols[i])
+        }
+        spanLow = low
+        spanHigh = high
+        let boxWidth = width
+        slots = (0..<m).map { native.rows[$0] * boxWidth + native.cols[$0] }
+    }
+
+    /// From the compact w-tilde (N, 2N-1); `native` must lie on the N x N grid.
+    public convenience init(wCompact: UnsafeBufferPointer<Double>, gridSize n: Int, native: NativeIndices) {
+        let side = 2 * n - 1
+        self.init(native: native) { dr, dc in
+            dr >= 0 ? wCompact[dr * side + dc + n - 1] : wCompact[-dr * side - dc + n - 1]
+        }
+    }
+
+    /// From the preload layout (P0, P1) = (2 Ny, 2 Nx): `W(dr, dc) = preload[-dr mod P0, -dc mod P1]`;
+    /// `native` must span at most Ny rows and Nx columns.
+    public convenience init(preload: UnsafeBufferPointer<Double>, rows p0: Int, cols p1: Int, native: NativeIndices) {
+        self.init(native: native) { dr, dc in preload[((p0 - dr) % p0) * p1 + (p1 - dc) % p1] }
+    }
+
+    /// Estimated cost of each method for `mapping`, in units of one SIMD-lane multiply-add:
+    /// direct, sum over columns of nnz(s) times the masked pixels from the column's first row
+    /// on; fft, per column, 2.5 real transforms of (P1, P2) at `fftFactor` per point and
+    /// log2(P1 P2) (measured on AVX2, see BENCHMARKS.md).
+    public func costs(_ mapping: SparseMapping) -> (direct: Double, fft: Double) {
+        var pixelsFrom = [Double](repeating: 0, count: height + 1)
+        for r in stride(from: height - 1, through: 0, by: -1) {
+            let span = spanLow.pointer[r] <= spanHigh.pointer[r] ? spanHigh.pointer[r] - spanLow.pointer[r] + 1 : 0
+            pixelsFrom[r] = pixelsFrom[r + 1] + Double(span)
+        }
+        var direct = 0.0, used = 0
+        for s in 0..<mapping.sourcePixels {
+            let first = mapping.columnStart[s], last = mapping.columnStart[s + 1]
+            guard first < last else { continue }
+            used += 1
+            var firstRow = Int.max
+            for e in first..<last { firstRow = min(firstRow, native.rows[mapping.columnPixel[e]]) }
+            direct += Double(last - first) * pixelsFrom[firstRow]
+        }
+        let (p1, p2) = OffsetOperator.fftSize(height, width)
+        let points = p1 * p2, log2Points = Double(Int.bitWidth - points.leadingZeroBitCount)
+        return (direct, Double(used) * OffsetOperator.fftFactor * Double(points) * log2Points)
+    }
+
+    /// FFT work per point and log2 point of one column, relative to one direct multiply-add.
+    static let fftFactor = 1.0
+
+    static func fftSize(_ height: Int, _ width: Int) -> (Int, Int) {
+        (nextSmooth(2 * height - 1), nextSmoothEven(2 * width - 1))
+    }
+
+    /// `F = T^T W T` (S, S) for the mapping, by `method`.
+    public func curvature(_ mapping: SparseMapping, method: CurvatureMethod, out: UnsafeMutableBufferPointer<Double>) {
+        guard native.count > 0 else { out.initialize(repeating: 0); return }
+        var chosen = method
+        if method == .auto {
+            let (direct, fft) = costs(mapping)
+            chosen = fft < direct ? .fft : .direct
+        }
+        if chosen == .fft {
+            curvatureByFFT(mapping, out: out)
+        } else {
+            curvatureDirect(mapping, out: out)
+        }
+    }
+
+    private func curvatureDirect(_ mapping: SparseMapping, out: UnsafeMutableBufferPointer<Double>) {
+        let e0 = table.pointer, side = tableWidth, height = height, width = width
+        let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
+        let nativeRows = native.rows, nativeCols = native.cols
+        let spanLow = spanLow.pointer, spanHigh = spanHigh.pointer
+        SwiftKernels.curvature(mapping, omegaSize: height * width + 8, omegaSlot: slots, out: out) { _, s, omega, from in
+            let first = start[s], last = start[s + 1]
+            for r in (from / width)..<height where spanLow[r] <= spanHigh[r] {
+                // Whole vectors: the update may run up to 7 slots past the span, into slots no
+                // gather reads (outside every span, or the next row's span, which is overwritten
+                // when its row comes) or into the padding of omega and the table.
+                let lo = spanLow[r], count = (spanHigh[r] - lo + 8) & ~7
+                let target = omega + r * width + lo
+                // Where entry e's window starts in the table for this row segment.
+                @inline(__always) func window(_ e: Int) -> UnsafePointer<Double> {
+                    let p = pixel[e]
+                    return UnsafePointer(e0 + (r - nativeRows[p] + height - 1) * side + lo - nativeCols[p] + width - 1)
+                }
+                var e = first
+                // Four entries per pass over the row: the target is loaded and stored once per four.
+                if e + 4 <= last {
+                    axpy4(target, weight[e], window(e), weight[e + 1], window(e + 1),
+                          weight[e + 2], window(e + 2), weight[e + 3], window(e + 3), count, accumulate: false)
+                    e += 4
+                } else {
+                    target.update(repeating: 0, count: count)
+                }
+                while e + 4 <= last {
+                    axpy4(target, weight[e], window(e), weight[e + 1], window(e + 1),
+                          weight[e + 2], window(e + 2), weight[e + 3], window(e + 3), count, accumulate: true)
+                    e += 4
+                }
+                while e < last {
+                    axpy(target, weight[e], window(e), count)
+                    e += 1
+                }
+            }
+        }
+    }
+
+    /// The kernel's spectrum on the (P1, P2) grid: real parts of rfft2 of the kernel image, the
+    /// offsets wrapped, scaled by 1 / (P1 P2) so that the inverse transform needs no scale.
+    private func prepareConvolution() -> (fft: RealFFT2D, rows: Int, cols: Int, spectrum: Buffer<Double>) {
+        if let convolution { return convolution }
+        let (p1, p2) = OffsetOperator.fftSize(height, width)
+        let fft = RealFFT2D(p1, p2)
+        let image = Buffer<Double>(p1 * p2, repeating: 0)
+        for dr in -(height - 1)...(height - 1) {
+            for dc in -(width - 1)...(width - 1) {
+                image.pointer[((dr + p1) % p1) * p2 + (dc + p2) % p2] =
+                    table.pointer[(dr + height - 1) * tableWidth + dc + width - 1]
+            }
+        }
+        let complex = Buffer<Double>(p1 * 2 * fft.spectrumColumns, repeating: 0)
+        fft.forward(image.pointer, complex.pointer)
+        let real = Buffer<Double>(p1 * fft.spectrumColumns, repeating: 0)
+        let scale = 1 / Double(p1 * p2)
+        for i in 0..<(p1 * fft.spectrumColumns) { real.pointer[i] = complex.pointer[2 * i] * scale }
+        convolution = (fft, p1, p2, real)
+        return convolution!
+    }
+
+    private func curvatureByFFT(_ mapping: SparseMapping, out: UnsafeMutableBufferPointer<Double>) {
+        let (fft, p1, _, spectrum) = prepareConvolution()
+        let height = height, width = width
+        let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
+        let nativeRows = native.rows, nativeCols = native.cols
+        let columns = fft.spectrumColumns
+        let threads = Threads.count
+        let images = (0..<threads).map { _ in Buffer<Double>(height * width, repeating: 0) }
+        let spectra = (0..<threads).map { _ in Buffer<Double>(p1 * 2 * columns, repeating: 0) }
+        let imagePointers = Buffer(images.map { $0.pointer }), spectrumPointers = Buffer(spectra.map { $0.pointer })
+        let kernel = spectrum.pointer
+        SwiftKernels.curvature(mapping, omegaSize: height * width + 8, omegaSlot: slots, out: out) { tid, s, omega, from in
+            let firstRow = from / width
+            var lastRow = firstRow
+            for e in start[s]..<start[s + 1] { lastRow = max(lastRow, nativeRows[pixel[e]]) }
+            let rows = lastRow - firstRow + 1
+            // The column's entries as an image of its rows, moved up to row 0.
+            let image = imagePointers.pointer[tid]
+            image.update(repeating: 0, count: rows * width)
+            for e in start[s]..<start[s + 1] {
+                let p = pixel[e]
+                image[(nativeRows[p] - firstRow) * width + nativeCols[p]] += weight[e]
+            }
+            let z = spectrumPointers.pointer[tid]
+            fft.forward(image, rows: rows, columns: width, stride: width, z, threads: 1)
+            for i in 0..<(p1 * columns) {
+                z[2 * i] *= kernel[i]
+                z[2 * i + 1] *= kernel[i]
+            }
+            // Row r of omega is row r - firstRow of the moved convolution.
+            fft.inverse(z, rows: 0..<(height - firstRow), columns: 0..<width, omega + firstRow * width,
+                        stride: width, scale: 1, threads: 1)
+        }
+        withExtendedLifetime((images, spectra, imagePointers, spectrumPointers)) {}
+    }
+}

@@ -1,0 +1,96 @@
+"""`CurvatureOperator`: what the likelihood needs of a dataset, prepared once for the sampler loop."""
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from . import _swiftw
+from ._validate import choice, floats, indices, output
+from .curvature import METHODS, _mapping, sparse_mapping_matrix_transpose_matmul
+from .likelihood import _log_likelihood_from_parts, constant_regularization_matrix_from
+
+__all__ = ["CurvatureOperator"]
+
+
+class CurvatureOperator:
+    """The w-tilde operator of one dataset (mask + visibilities), for ``F = T^T W T`` in a loop.
+
+    Built once from the compact w-tilde and the mask's native indices; it keeps, in Swift, what
+    depends only on the dataset: the kernel tabulated on the mask's box, the masked spans, and
+    (on first use of the FFT method) the kernel's spectrum. Each call then takes a source
+    mapping and returns F, or the log-likelihood, with the same numbers as
+    `curvature_matrix_via_w_compact_sparse_mapping_matrix_from` and
+    `log_likelihood_function_via_w_compact_from`.
+
+    Parameters
+    ----------
+    w_compact : (N, 2N-1) float64
+        From `w_compact_curvature_interferometer_from`.
+    native_index_for_slim_index : (M, 2) int64
+        (row, col) of each image pixel on the N x N grid.
+
+    Examples
+    --------
+    >>> op = swiftw.CurvatureOperator(w_compact, native_index_for_slim_index)
+    >>> for sample in sampler:                      # doctest: +SKIP
+    ...     F = op.curvature_matrix(pix_indexes, pix_weights, pixels)
+    """
+
+    def __init__(self, w_compact: np.ndarray, native_index_for_slim_index: np.ndarray) -> None:
+        compact = floats(w_compact, "w_compact", 2)
+        native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
+        handle = np.zeros(1, dtype=np.int64)
+        _swiftw.operator_create(handle, compact, native)
+        self._handle = int(handle[0])
+        self.image_pixels = native.shape[0]
+        self._release = weakref.finalize(self, _swiftw.operator_release, self._handle)
+
+    def curvature_matrix(
+        self,
+        pix_indexes_for_sub_slim_index: np.ndarray,
+        pix_weights_for_sub_slim_index: np.ndarray,
+        pixels: int,
+        *,
+        method: str = "auto",
+    ) -> np.ndarray:
+        """``F = T^T W T`` (S, S) for this mapping; `method` "auto", "direct" or "fft" as in
+        `curvature_matrix_via_w_compact_sparse_mapping_matrix_from`."""
+        m = choice(method, "method", tuple(METHODS))
+        idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+        out = output((s, s), "the curvature matrix")
+        _swiftw.operator_curvature(out, idx, w, self._handle, s, METHODS[m])
+        return out
+
+    def costs(
+        self, pix_indexes_for_sub_slim_index: np.ndarray, pix_weights_for_sub_slim_index: np.ndarray, pixels: int
+    ) -> dict[str, float]:
+        """The cost model "auto" decides by: estimated work of each method for this mapping."""
+        idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+        out = np.empty(2)
+        _swiftw.operator_costs(out, idx, w, self._handle, s)
+        return {"direct": float(out[0]), "fft": float(out[1])}
+
+    def log_likelihood(
+        self,
+        dirty_image: np.ndarray,
+        data: np.ndarray,
+        noise_map: np.ndarray,
+        pix_indexes_for_sub_slim_index: np.ndarray,
+        pix_weights_for_sub_slim_index: np.ndarray,
+        neighbors: np.ndarray,
+        neighbors_sizes: np.ndarray,
+        *,
+        method: str = "auto",
+    ) -> float:
+        """The log-likelihood of `log_likelihood_function_via_w_compact_from`, with F from this
+        operator: ``-0.5 (chi.chi - s.d + log det (F + H) - log det H + noise_normalization)``."""
+        d_img = floats(dirty_image, "dirty_image", 1)
+        neighbors = indices(neighbors, "neighbors", 2)
+        regularization = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
+        pixels = regularization.shape[0]
+        data_vector = sparse_mapping_matrix_transpose_matmul(
+            d_img, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+        f = self.curvature_matrix(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels,
+                                  method=method)
+        return _log_likelihood_from_parts(data, noise_map, f, regularization, data_vector, neighbors, None)
