@@ -60,7 +60,8 @@ def _pieces(width: int, beta: float, degree: int) -> np.ndarray:
     for i in range(width):
         values = _phi((s + i - half) / half, beta)
         cheb = chebyshev.chebfit(nodes, values, degree)
-        coefficients[:, i] = chebyshev.cheb2poly(cheb)
+        monomial = chebyshev.cheb2poly(cheb)  # may come back shorter (trailing zeros trimmed)
+        coefficients[: monomial.size, i] = monomial
     return coefficients
 
 
