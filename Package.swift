@@ -13,8 +13,8 @@ let package = Package(
     ],
     targets: [
         // Pure numerics on unsafe buffers; knows nothing of Python.
-        .target(name: "SwiftKernels", swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
-        // The array/status structs shared by the C shim and the Swift bridge.
+        .target(name: "SwiftKernels", dependencies: ["SwiftwABI"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // The array/status structs shared by the C shim and the Swift bridge, and the interrupt flag.
         .target(name: "SwiftwABI"),
         // @_cdecl entry points: validate arguments, call kernels, report status codes.
         .target(name: "PyBridge", dependencies: ["SwiftKernels", "SwiftwABI"]),

@@ -7,7 +7,7 @@
 /// a-th on are gathered, so omega is needed only from the a-th pixel's first slot on. For the
 /// raster order of image pixels that halves the work of omega on average, whatever order the
 /// caller numbered its source pixels in. The other half of F is mirrored. Threads take source
-/// pixels (interleaved, since the triangle shrinks), each with its own `omega`.
+/// pixels four at a time (interleaved, since the triangle shrinks), each with its own omegas.
 ///
 /// `fillOmega(thread, s, omega, from)` writes `(W T[:, s])` into `omega` (of `omegaSize` slots) at least
 /// at the slots `>= from`; `omegaSlot[m]` says where image pixel m's value sits in it.
@@ -35,33 +35,55 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
     let sourceAt = tables.0.buffer, entryStart = tables.1.buffer, slot = tables.2.buffer
     let weight = tables.3.buffer, first = tables.4.buffer
     let threads = Threads.count
-    let omegas = (0..<threads).map { _ in Scratch(omegaSize) }
+    // Four source pixels at a time: each gathered entry (slot, weight) serves four omegas.
+    let block = 4
+    let omegas = (0..<(threads * block)).map { _ in Scratch(omegaSize) }
     let omegaPointers = Buffer(omegas.map { $0.pointer })
     let f = out.baseAddress!
-    parallelFor(sources, threads: threads) { tid, a in
-        let s = sourceAt[a]
-        let row = f + s * sources
-        if entryStart[a] == entryStart[a + 1] {
-            row.update(repeating: 0, count: sources)
-            return
+    parallelFor((sources + block - 1) / block, threads: threads) { tid, q in
+        let a0 = q * block, count = min(block, sources - a0)
+        let o = omegaPointers.pointer + tid * block
+        for j in 0..<count where entryStart[a0 + j] < entryStart[a0 + j + 1] {
+            fillOmega(tid, sourceAt[a0 + j], o[j], first[sourceAt[a0 + j]])
         }
-        let omega = omegaPointers.pointer[tid]
-        fillOmega(tid, s, omega, first[s])
-        for b in a..<sources {
-            var sum = 0.0
+        // Omegas of missing lanes repeat the first: their sums are computed and not stored.
+        let o0 = o[0], o1 = o[count > 1 ? 1 : 0], o2 = o[count > 2 ? 2 : 0], o3 = o[count > 3 ? 3 : 0]
+        let rows = (0..<block).map { f + sourceAt[a0 + min($0, count - 1)] * sources }
+        let r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3]
+        // Columns b >= a0; those below a lane's own position are overwritten by the mirror.
+        for b in a0..<sources {
+            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
             for e in entryStart[b]..<entryStart[b + 1] {
-                sum += weight[e] * omega[slot[e]]
+                let k = slot[e], w = weight[e]
+                s0 += w * o0[k]
+                s1 += w * o1[k]
+                s2 += w * o2[k]
+                s3 += w * o3[k]
             }
-            row[sourceAt[b]] = sum
+            let column = sourceAt[b]
+            r3[column] = s3
+            r2[column] = s2
+            r1[column] = s1
+            r0[column] = s0
+        }
+        // Empty columns of T give zero rows of F.
+        for j in 0..<count where entryStart[a0 + j] == entryStart[a0 + j + 1] {
+            (f + sourceAt[a0 + j] * sources).update(repeating: 0, count: sources)
         }
     }
-    // Mirror: F[s, s'] was computed where s comes no later than s' in the order.
+    // Mirror: F[s, s'] is kept where s comes no later than s' in the order, in 32 x 32 tiles.
     let position = Buffer([Int](repeating: 0, count: sources))
     for a in 0..<sources { position.pointer[sourceAt[a]] = a }
-    parallelFor(sources, threads: threads) { s in
-        let ps = position.pointer[s]
-        for sp in 0..<sources where position.pointer[sp] < ps {
-            f[s * sources + sp] = f[sp * sources + s]
+    let tile = 32, tiles = (sources + tile - 1) / tile
+    parallelFor(tiles, threads: threads) { ti in
+        let position = position.pointer
+        for tj in 0..<tiles {
+            for s in (ti * tile)..<min(sources, ti * tile + tile) {
+                let ps = position[s]
+                for sp in (tj * tile)..<min(sources, tj * tile + tile) where position[sp] < ps {
+                    f[s * sources + sp] = f[sp * sources + s]
+                }
+            }
         }
     }
     withExtendedLifetime((omegas, omegaPointers, tables, position)) {}
