@@ -156,16 +156,23 @@ public func swiftwWTildeViaPreload(_ a: ArrayList, _ na: Int64, _ x: NumberList,
     }
 }
 
+/// The five arrays of the dirty-image weights: (out, visibilities_real, noise_map_real,
+/// uv_wavelengths, and the pixels); returns the three visibility arrays, checked.
+private func visibilityArrays(_ args: Arguments) throws -> (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>,
+                                                            UnsafeBufferPointer<Double>) {
+    try args.count(expected: 5, what: "arrays")
+    let vis = try args.doubles(1, "visibilities_real", shape: [nil])
+    let noise = try args.doubles(2, "noise_map_real", shape: [vis.count])
+    let uv = try args.doubles(3, "uv_wavelengths", shape: [vis.count, 2])
+    return (vis, noise, uv)
+}
+
 /// w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim).
 @_cdecl("swiftw_w_tilde_data")
 public func swiftwWTildeData(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
-        try args.count(expected: 5, what: "arrays")
-        let vis = try args.doubles(1, "visibilities_real", shape: [nil])
-        let k = vis.count
-        let noise = try args.doubles(2, "noise_map_real", shape: [k])
-        let uv = try args.doubles(3, "uv_wavelengths", shape: [k, 2])
+        let (vis, noise, uv) = try visibilityArrays(args)
         let grid = try args.doubles(4, "grid_radians_slim", shape: [nil, 2])
         let out = try args.output(0, "out", shape: [grid.count / 2])
         wTildeData(visibilities: vis, noise: noise, uv: uv, grid: grid, out: out)
@@ -178,11 +185,7 @@ public func swiftwWTildeData(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx:
 public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
-        try args.count(expected: 5, what: "arrays")
-        let vis = try args.doubles(1, "visibilities_real", shape: [nil])
-        let k = vis.count
-        let noise = try args.doubles(2, "noise_map_real", shape: [k])
-        let uv = try args.doubles(3, "uv_wavelengths", shape: [k, 2])
+        let (vis, noise, uv) = try visibilityArrays(args)
         let rows = try args.integer(0, "rows", atLeast: 1), cols = try args.integer(1, "cols", atLeast: 1)
         guard rows * cols <= 1 << 28 else { throw KernelError.memory("a lattice of \(rows) x \(cols) is too large") }
         let pairs = try args.indices(4, "lattice", shape: [nil, 2])

@@ -11,10 +11,11 @@ import numpy as np
 
 from . import _swiftw
 from ._threads import get_num_threads
-from ._validate import choice, count, floats, indices, number, output
+from ._validate import choice, count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
 from .likelihood import (
     _log_likelihood_from_parts,
+    _regularization,
     mask_2d_centres_from,
     mask_2d_circular_from,
     noise_normalization_complex_from,
@@ -185,12 +186,7 @@ def constant_regularization_matrix_from(
     """The constant regularisation matrix H (S, S), row i with its first ``neighbors_sizes[i]``
     neighbours: ``H[i, i] = 1e-8 + coefficient^2 * neighbors_sizes[i]``, ``H[i, k] -= coefficient^2``.
     """
-    c = number(coefficient, "coefficient")
-    nb = indices(neighbors, "neighbors", 2)
-    sizes = indices(neighbors_sizes, "neighbors_sizes", 1)
-    out = output((sizes.shape[0], sizes.shape[0]), "the regularization matrix")
-    _swiftw.regularization(out, nb, sizes, c, 1)
-    return out
+    return _regularization(coefficient, neighbors, neighbors_sizes, rows_end_at_sizes=True)
 
 
 def _likelihood(dirty_image, data, noise_map, curvature_of, mapping, neighbors, neighbors_sizes):

@@ -41,11 +41,16 @@ def constant_regularization_matrix_from(
     -------
     (S, S) float64
     """
+    return _regularization(coefficient, neighbors, neighbors_sizes, rows_end_at_sizes=False)
+
+
+def _regularization(coefficient, neighbors, neighbors_sizes, *, rows_end_at_sizes: bool) -> np.ndarray:
+    """H with rows of `neighbors` ending at their first -1, or at `neighbors_sizes` (autoarray)."""
     c = number(coefficient, "coefficient")
     nb = indices(neighbors, "neighbors", 2)
     sizes = indices(neighbors_sizes, "neighbors_sizes", 1)
     out = output((sizes.shape[0], sizes.shape[0]), "the regularization matrix")
-    _swiftw.regularization(out, nb, sizes, c, 0)
+    _swiftw.regularization(out, nb, sizes, c, int(rows_end_at_sizes))
     return out
 
 
