@@ -11,8 +11,9 @@
 /// 3. FFT each row over j2 (four rows at a time): X[k1 + n1 k2] = C[k1, k2], which the last
 ///    scatter writes in natural order (four consecutive k1 are four adjacent outputs).
 /// n1 is the divisor of n minimising an estimate of the two passes' cost (lane padding
-/// included). Cost: about 4.3 n log2 n flops / 4 lanes + three passes over n complex. A plan is
-/// immutable; scratch (about 3n complex) is allocated per call.
+/// included). Cost: about 4.25 n log2 n flops at 4 lanes per instruction, plus three passes
+/// over n complex. A plan is immutable (threads may share it); scratch (n complex for the
+/// matrix, 4 max(n1, n2) lane pairs) is allocated per call.
 public struct FFTPlan {
     public let n: Int
     let n1: Int
