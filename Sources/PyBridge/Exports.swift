@@ -197,6 +197,42 @@ public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList
     }
 }
 
+/// w_tilde_data_interferometer_from(..., method="nufft") on a lattice: arrays (out,
+/// visibilities_real, noise_map_real, uv_wavelengths, lattice (M, 2), coefficients, correction_x,
+/// correction_y), numbers (rows, cols, y0, x0, spacing, width, fine rows, fine cols).
+@_cdecl("swiftw_w_tilde_data_nufft")
+public func swiftwWTildeDataNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 8, what: "arrays")
+        let vis = try args.doubles(1, "visibilities_real", shape: [nil])
+        let noise = try args.doubles(2, "noise_map_real", shape: [vis.count])
+        let uv = try args.doubles(3, "uv_wavelengths", shape: [vis.count, 2])
+        let rows = try args.integer(0, "rows", atLeast: 1, atMost: 1 << 16)
+        let cols = try args.integer(1, "cols", atLeast: 1, atMost: 1 << 16)
+        let pairs = try args.indices(4, "lattice", shape: [nil, 2])
+        let native = try NativeIndices(pairs, gridRows: rows, gridCols: cols, name: "lattice")
+        let width = try args.integer(5, "width", atLeast: 2, atMost: 16)
+        let fineRows = try fineGrid(try args.integer(6, "fine rows", atMost: 1 << 16), "fine rows", width: width)
+        let fineCols = try fineGrid(try args.integer(7, "fine cols", atMost: 1 << 16), "fine cols", width: width)
+        guard fineRows >= rows, fineCols >= cols else {
+            throw KernelError.value("fine grid (\(fineRows), \(fineCols)) smaller than the lattice (\(rows), \(cols))")
+        }
+        let kernel = try spreadKernel(args, 5, width: width)
+        let modesX = cols - cols / 2, modesY = rows - rows / 2
+        let correctionX = try args.doubles(6, "correction_x", shape: [nil])
+        let correctionY = try args.doubles(7, "correction_y", shape: [nil])
+        guard correctionX.count > modesX, correctionY.count > modesY else {
+            throw KernelError.value("corrections too short for the lattice")
+        }
+        let out = try args.output(0, "out", shape: [native.count])
+        wTildeDataNUFFT(visibilities: vis, noise: noise, uv: uv, native: native, boxRows: rows, boxCols: cols,
+                        y0: try args.number(2, "y0"), x0: try args.number(3, "x0"), spacing: try args.number(4, "spacing"),
+                        kernel: kernel, rows: fineRows, cols: fineCols, correctionX: correctionX,
+                        correctionY: correctionY, out: out)
+    }
+}
+
 /// Reads (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at arrays i, i+1 with
 /// `pixels` source pixels.
 func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {

@@ -69,3 +69,28 @@ def test_nufft_threads_agree(rng, restore_threads):
         swiftw.set_num_threads(threads)
         results.append(swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.1, method="nufft"))
     assert np.max(np.abs(results[0] - results[1])) <= 1e-13 * np.sum(sigma**-2.0)
+
+
+@pytest.mark.parametrize("eps", [1e-3, 1e-6, 1e-9, 1e-12, 1e-14])
+def test_w_tilde_data_nufft_meets_eps(rng, eps):
+    from conftest import make_problem
+
+    p = make_problem(rng, phase_span=10 ** rng.uniform(0.5, 3.0))
+    want = ref.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, p.grid)
+    got = swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, p.grid, method="nufft", eps=eps)
+    scale = np.sum(ref.w_tilde_data_weights(p.visibilities_real, p.sigma))
+    err = np.max(np.abs(got - want)) / scale
+    assert err <= 10 * eps, f"eps={eps:g}: max|err|/sum(weights) = {err:.3e}"
+
+
+def test_w_tilde_data_nufft_needs_a_lattice(rng):
+    from conftest import make_problem
+
+    p = make_problem(rng)
+    jittered = p.grid + rng.normal(size=p.grid.shape) * p.d * 1e-3
+    with pytest.raises(ValueError, match="lattice"):
+        swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered, method="nufft")
+    # auto falls back to the direct sum, which is right for any positions
+    want = ref.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered)
+    got = swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered)
+    assert np.max(np.abs(got - want)) <= 1e-10 * np.sum(ref.w_tilde_data_weights(p.visibilities_real, p.sigma))

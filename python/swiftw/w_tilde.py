@@ -177,6 +177,7 @@ def w_tilde_data_interferometer_from(
     grid_radians_slim: np.ndarray,
     *,
     method: str = "auto",
+    eps: float = 1e-12,
 ) -> np.ndarray:
     """The dirty-image weights of w-tilde.
 
@@ -190,32 +191,46 @@ def w_tilde_data_interferometer_from(
     uv_wavelengths : (K, 2) float64
     grid_radians_slim : (M, 2) float64
         (y, x) of each image pixel, in radians.
-    method : {"auto", "direct", "lattice"}, keyword-only
-        "direct": M K cosines, vectorised. "lattice": when the pixels lie on a lattice
-        (``x = x0 + d col``, ``y = y0 - d row``, recognised to within rounding), angle addition
-        makes the sum one real matrix product over the lattice's box: (rows + cols) sincos and
-        4 rows cols multiply-adds per visibility, exact to rounding; raises ValueError if the
-        pixels are not on a lattice. "auto" (default): "lattice" when the pixels lie on one,
-        else "direct".
+    method : {"auto", "direct", "lattice", "nufft"}, keyword-only
+        "direct": M K cosines, vectorised; works for any pixel positions. The other two need the
+        pixels on a lattice (``x = x0 + d col``, ``y = y0 - d row``, recognised to within
+        rounding; ValueError otherwise). "lattice": angle addition makes the sum one real matrix
+        product over the lattice's box, (rows + cols) sincos and 4 rows cols multiply-adds per
+        visibility, exact to rounding. "nufft": two type-1 non-uniform FFTs over the box, accurate
+        to `eps` (max |error| <= about eps * sum of the weights). "auto" (default): on a lattice
+        the faster of "lattice" and "nufft", else "direct".
+    eps : float, keyword-only
+        Accuracy of "nufft", in [1e-14, 1e-1].
 
     Returns
     -------
     (M,) float64
     """
-    method = choice(method, "method", ("auto", "direct", "lattice"))
+    method = choice(method, "method", ("auto", "direct", "lattice", "nufft"))
     vis = floats(visibilities_real, "visibilities_real", 1)
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     grid = floats(grid_radians_slim, "grid_radians_slim", 2)
+    eps = number(eps, "eps")
     out = output((grid.shape[0],), "the dirty-image weights")
     lattice = None
     if method != "direct" and grid.shape[1:] == (2,) and uv.shape[1:] == (2,):
         lattice = lattice_of(grid, uv)
-        if lattice is None and method == "lattice":
-            raise ValueError("grid_radians_slim does not lie on a lattice (to within rounding); use method='direct'")
+        if lattice is None and method != "auto":
+            raise ValueError(f"method={method!r} needs grid_radians_slim on a lattice (to within rounding); "
+                             "it is not: use method='direct'")
     if lattice is None:
         _swiftw.w_tilde_data(out, vis, noise, uv, grid)
-    else:
+        return out
+    if method == "auto":
+        box = lattice.rows * lattice.cols
+        method = "nufft" if _nufft_is_faster(int(np.sqrt(box)) // 2 + 1, 2 * vis.shape[0], eps) else "lattice"
+    if method == "lattice":
         _swiftw.w_tilde_data_lattice(out, vis, noise, uv, lattice.native, lattice.rows, lattice.cols,
                                      lattice.y0, lattice.x0, lattice.spacing)
+        return out
+    plan = nufft_plan(eps, lattice.cols - lattice.cols // 2 + 1, lattice.rows - lattice.rows // 2 + 1)
+    _swiftw.w_tilde_data_nufft(out, vis, noise, uv, lattice.native, plan.coefficients, plan.correction_x,
+                               plan.correction_y, lattice.rows, lattice.cols, lattice.y0, lattice.x0,
+                               lattice.spacing, plan.width, plan.rows, plan.cols)
     return out
