@@ -32,16 +32,20 @@ class NufftPlan(NamedTuple):
 
 
 def next_smooth_even(n: int) -> int:
-    """The smallest even 2^a 3^b 5^c >= n."""
-    n = max(2, n)
-    while True:
-        m = n
-        for p in (2, 3, 5):
-            while m % p == 0:
-                m //= p
-        if m == 1 and n % 2 == 0:
-            return n
-        n += 1
+    """The smallest even 2^a 3^b 5^c >= n (a >= 1), in O(log^2 n) steps."""
+    n = max(2, int(n))
+    best = None
+    p5 = 1
+    while p5 < 2 * n:
+        p35 = p5
+        while p35 < 2 * n:
+            m = 2 * p35  # even
+            while m < n:
+                m *= 2
+            best = m if best is None else min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
 
 
 def _phi(z: np.ndarray, beta: float) -> np.ndarray:
@@ -79,6 +83,9 @@ def nufft_plan(eps: float, modes_x: int, modes_y: int) -> NufftPlan:
     """A plan for modes |k_x| < modes_x, |k_y| < modes_y at accuracy `eps` (relative to sum |c|)."""
     if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
         raise ValueError(f"eps must be in [{EPS_RANGE[0]:g}, {EPS_RANGE[1]:g}] (what float64 can deliver), got {eps!r}")
+    if max(modes_x, modes_y) > 1 << 14:
+        raise MemoryError(f"a NUFFT of {2 * modes_x - 1} x {2 * modes_y - 1} modes needs a fine grid of "
+                          f"{16 * modes_x * modes_y * 8 / 2**30:.3g} GiB or more; swiftw supports up to 16384 modes a side")
     width = min(16, max(2, math.ceil(math.log10(1.0 / eps)) + 1))
     beta = 2.30 * width
     degree = width + 3

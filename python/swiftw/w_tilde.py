@@ -104,8 +104,9 @@ def w_compact_curvature_interferometer_from(
         out = output((n, 2 * n - 1), "w_compact", temporaries=get_num_threads() + 1)
         _swiftw.w_compact(out, noise, uv, n, scale)
         return out
+    # The fine grid is about (4N)^2, one per thread plus the spectrum: refused up front if too big.
+    out = output((n, 2 * n - 1), "w_compact", temporaries=(get_num_threads() + 2) * 16 * n * n / (n * (2 * n - 1)))
     plan = nufft_plan(eps, n, n)
-    out = output((n, 2 * n - 1), "w_compact", temporaries=(get_num_threads() + 2) * plan.rows * plan.cols / (n * (2 * n - 1)))
     _swiftw.w_compact_nufft(out, noise, uv, plan.coefficients, plan.correction_x, plan.correction_y,
                             n, scale, plan.width, plan.rows, plan.cols)
     return out
