@@ -35,8 +35,10 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
     let sourceAt = tables.0.buffer, entryStart = tables.1.buffer, slot = tables.2.buffer
     let weight = tables.3.buffer, first = tables.4.buffer
     let threads = Threads.count
-    // Four source pixels at a time: each gathered entry (slot, weight) serves four omegas.
-    let block = 4
+    // Up to four source pixels at a time, so each gathered entry (slot, weight) serves several
+    // omegas, as long as their omegas stay in L2 together (large masks: one at a time).
+    let omegaBytes = omegaSize * MemoryLayout<Double>.stride
+    let block = omegaBytes * 4 <= 640 << 10 ? 4 : (omegaBytes * 2 <= 640 << 10 ? 2 : 1)
     let omegas = (0..<(threads * block)).map { _ in Scratch(omegaSize) }
     let omegaPointers = Buffer(omegas.map { $0.pointer })
     let f = out.baseAddress!
@@ -48,7 +50,7 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
         }
         // Omegas of missing lanes repeat the first: their sums are computed and not stored.
         let o0 = o[0], o1 = o[count > 1 ? 1 : 0], o2 = o[count > 2 ? 2 : 0], o3 = o[count > 3 ? 3 : 0]
-        let rows = (0..<block).map { f + sourceAt[a0 + min($0, count - 1)] * sources }
+        let rows = (0..<4).map { f + sourceAt[a0 + min($0, count - 1)] * sources }
         let r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3]
         // Columns b >= a0; those below a lane's own position are overwritten by the mirror.
         for b in a0..<sources {
