@@ -5,6 +5,16 @@
 /// -1. Any other index outside [0, S) is refused before anything is read through it. Stored both
 /// ways: by image pixel (rows) and by source pixel (columns, for building F column by column).
 public struct SparseMapping {
+    /// The most source pixels a mapping may have: tables of this many entries are allocated
+    /// before anything else is known (2^26, far beyond any source mesh).
+    public static let maximumSources = 1 << 26
+
+    static func checkSources(_ sources: Int, name: String) throws {
+        guard sources >= 0 && sources <= maximumSources else {
+            throw KernelError.memory("\(name) = \(sources) source pixels is more than swiftw supports (\(maximumSources))")
+        }
+    }
+
     public let imagePixels: Int
     public let sourcePixels: Int
     /// Entries of image pixel m: `rowSource[rowStart[m] ..< rowStart[m+1]]`, same for weights.
@@ -22,6 +32,7 @@ public struct SparseMapping {
     ///   outside [0, S) that is not the -1 sentinel.
     public init(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,
                 rows: Int, width: Int, sources: Int, name: String) throws {
+        try SparseMapping.checkSources(sources, name: "pixels")
         var start = [Int](repeating: 0, count: rows + 1)
         var source: [Int] = [], weight: [Double] = []
         source.reserveCapacity(rows * width)
@@ -54,6 +65,7 @@ public struct SparseMapping {
                 weights: UnsafeBufferPointer<Double>, subPixels q: Int, width: Int,
                 slim: UnsafeBufferPointer<Int64>?, fraction: UnsafeBufferPointer<Double>?,
                 imagePixels rows: Int, sources: Int) throws {
+        try SparseMapping.checkSources(sources, name: "pixels")
         var count = [Int](repeating: 0, count: rows + 1)
         for sub in 0..<q {
             let size = sizes[sub]

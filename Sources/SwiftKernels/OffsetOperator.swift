@@ -1,3 +1,5 @@
+import Glibc
+
 /// How `OffsetOperator` builds each column of `W T`.
 public enum CurvatureMethod: Int {
     /// Contiguous SIMD updates on the mask's box, from the tabulated kernel.
@@ -34,8 +36,19 @@ public final class OffsetOperator {
     /// Masked column span of each box row (empty rows: low > high).
     let spanLow: Buffer<Int>, spanHigh: Buffer<Int>
     let slots: [Int]
-    /// FFT state, made on first use of the fft method.
+    /// FFT state, made on first use of the fft method (under `lock`: an operator may be shared
+    /// by threads).
     private var convolution: (fft: RealFFT2D, rows: Int, cols: Int, spectrum: Buffer<Double>)?
+    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        return lock
+    }()
+
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deallocate()
+    }
 
     init(native: NativeIndices, kernel: (Int, Int) -> Double) {
         self.native = native
@@ -167,6 +180,8 @@ public final class OffsetOperator {
     /// The kernel's spectrum on the (P1, P2) grid: real parts of rfft2 of the kernel image, the
     /// offsets wrapped, scaled by 1 / (P1 P2) so that the inverse transform needs no scale.
     private func prepareConvolution() -> (fft: RealFFT2D, rows: Int, cols: Int, spectrum: Buffer<Double>) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         if let convolution { return convolution }
         let (p1, p2) = OffsetOperator.fftSize(height, width)
         let fft = RealFFT2D(p1, p2)

@@ -20,10 +20,13 @@ public enum Interrupt {
 public enum Threads {
     nonisolated(unsafe) private static var stored: Int = 1
 
-    /// The number of threads kernels use (at least 1).
+    /// The most threads a kernel starts (each may own scratch memory).
+    public static let maximum = 1024
+
+    /// The number of threads kernels use, in [1, maximum].
     public static var count: Int {
         get { stored }
-        set { stored = max(1, newValue) }
+        set { stored = min(max(1, newValue), maximum) }
     }
 }
 

@@ -79,9 +79,11 @@ public struct SpreadKernel {
 /// Cost: about K (w + degree) vector operations + (rows cols) per thread.
 ///
 /// `point(j) -> (t1, t2, c)` gives point j's column and row coordinates in [0, cols), [0, rows)
-/// and its weight.
+/// and its weight. Returns false if a coordinate was not finite (NaN or inf in the inputs): the
+/// exact sum is then NaN everywhere, which the caller must report instead of the grid.
+@discardableResult
 func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
-            grid: UnsafeMutablePointer<Double>, point: (Int) -> (Double, Double, Double)) {
+            grid: UnsafeMutablePointer<Double>, point: (Int) -> (Double, Double, Double)) -> Bool {
     let binRows = 16, binCols = 32
     let binsDown = (rows + binRows - 1) / binRows, binsAcross = (cols + binCols - 1) / binCols
     let bins = binsDown * binsAcross
@@ -96,6 +98,7 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
     let grids = (0..<threads).map { $0 == 0 ? nil : Scratch(rows * cols) }
     let gridPointers = Buffer((0..<threads).map { $0 == 0 ? grid : grids[$0]!.pointer })
     grid.update(repeating: 0, count: rows * cols)
+    let finiteFlags = Buffer<Bool>(threads, repeating: true)
 
     parallelRanges(chunks, threads: threads) { tid, range in
         let g = gridPointers.pointer[tid]
@@ -115,7 +118,8 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
             startp.update(repeating: 0, count: bins + 1)
             for j in 0..<count {
                 var (a, b, weight) = point(j0 + j)
-                if !(a >= 0 && a < Double(cols)) { a = 0 }  // NaN or inf: spread nowhere harmful
+                if !(a.isFinite && b.isFinite) { finiteFlags.pointer[tid] = false }
+                if !(a >= 0 && a < Double(cols)) { a = 0 }  // NaN, inf, or rounded up to the size
                 if !(b >= 0 && b < Double(rows)) { b = 0 }
                 t1p[j] = a
                 t2p[j] = b
@@ -183,4 +187,5 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
         for i in 0..<(rows * cols) { grid[i] += other[i] }
     }
     withExtendedLifetime((grids, gridPointers)) {}
+    return (0..<threads).allSatisfy { finiteFlags.pointer[$0] }
 }

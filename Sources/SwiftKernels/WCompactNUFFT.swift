@@ -18,13 +18,14 @@ public func wCompactNUFFT(noise: UnsafeBufferPointer<Double>, uv: UnsafeBufferPo
     let d = pixelScale * Double.pi / 648000
     let grid = Scratch(rows * cols)
     let fRows = Double(rows), fCols = Double(cols)
-    spread(points: noise.count, rows: rows, cols: cols, kernel: kernel, grid: grid.pointer) { k in
+    let finite = spread(points: noise.count, rows: rows, cols: cols, kernel: kernel, grid: grid.pointer) { k in
         // Coordinates in grid units: t = size * (phase / 2 pi mod 1), the phase in cycles.
         let x = d * uv[2 * k], y = -d * uv[2 * k + 1]
         let sigma = noise[k]
         return (fCols * (x - x.rounded(.down)), fRows * (y - y.rounded(.down)), 1 / (sigma * sigma))
     }
     if Interrupt.requested { return }
+    guard finite else { out.initialize(repeating: .nan); return }  // as cos(inf) or cos(NaN) makes the sum
     let fft = RealFFT2D(rows, cols)
     let spectrumColumns = fft.spectrumColumns
     let spectrum = Scratch(rows * 2 * spectrumColumns)

@@ -15,11 +15,17 @@ public func wTilde(noise: UnsafeBufferPointer<Double>, uv: UnsafeBufferPointer<D
     let padded = Panels.padded(m, 8)
     let chunk = 128
     // W depends only on differences of coordinates: centre them, so the phases (and their
-    // rounding) stay as small as the mask, wherever it sits.
-    var yMean = 0.0, xMean = 0.0
-    for i in 0..<m {
-        yMean += grid[2 * i] / Double(m)
-        xMean += grid[2 * i + 1] / Double(m)
+    // rounding) stay as small as the mask, wherever it sits
+    // (Over finite coordinates only: a NaN pixel must spoil only its own row and column.)
+    var yMean = 0.0, xMean = 0.0, finite = 0.0
+    for i in 0..<m where grid[2 * i].isFinite && grid[2 * i + 1].isFinite {
+        yMean += grid[2 * i]
+        xMean += grid[2 * i + 1]
+        finite += 1
+    }
+    if finite > 0 {
+        yMean /= finite
+        xMean /= finite
     }
     let xs = Scratch(padded), ys = Scratch(padded)
     for i in 0..<m {

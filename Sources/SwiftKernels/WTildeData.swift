@@ -83,7 +83,7 @@ public func wTildeDataNUFFT(visibilities: UnsafeBufferPointer<Double>, noise: Un
     let grid = Scratch(rows * cols)
     let spectra = (Scratch(rows * 2 * columns), Scratch(rows * 2 * columns))
     for (part, spectrum) in [(0, spectra.0), (1, spectra.1)] {
-        spread(points: noise.count, rows: rows, cols: cols, kernel: kernel, grid: grid.pointer) { k in
+        let finite = spread(points: noise.count, rows: rows, cols: cols, kernel: kernel, grid: grid.pointer) { k in
             let u = uv[2 * k], v = uv[2 * k + 1]
             let f1 = d * u, f2 = d * v
             let ratio = noise[k] * noise[k] / visibilities[k]
@@ -92,6 +92,7 @@ public func wTildeDataNUFFT(visibilities: UnsafeBufferPointer<Double>, noise: Un
             return (fCols * (f1 - f1.rounded(.down)), fRows * (-f2 - (-f2).rounded(.down)), weight)
         }
         if Interrupt.requested { return }
+        guard finite else { out.initialize(repeating: .nan); return }  // as the exact sum would be
         fft.forward(grid.pointer, spectrum.pointer)
     }
     let a = spectra.0.pointer, b = spectra.1.pointer

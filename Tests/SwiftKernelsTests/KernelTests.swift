@@ -160,3 +160,63 @@ final class WeightedSumTests: XCTestCase {
         }
     }
 }
+
+/// Every threaded kernel on 4 threads against 1 thread (and, under `make sanitize`, under
+/// ThreadSanitizer): same answers, no races.
+final class ThreadedKernelTests: XCTestCase {
+    override func tearDown() { Threads.count = 1 }
+
+    private func run<T: Equatable>(_ body: () throws -> [T]) rethrows -> ([T], [T]) {
+        Threads.count = 1
+        let one = try body()
+        Threads.count = 4
+        return (one, try body())
+    }
+
+    func testKernelsAgreeAcrossThreadCounts() throws {
+        var rng = Generator()
+        let p = Problem(n: 12, k: 700, rng: &rng)
+        let s = 23
+        let (indexes, weights) = randomMapping(rows: p.m, width: 3, sources: s, rng: &rng)
+        let mapping = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
+            try SparseMapping(indexes: i, weights: w, rows: p.m, width: 3, sources: s, name: "pix") } }
+        let native = try p.nativePairs.withUnsafeBufferPointer {
+            try NativeIndices($0, gridRows: p.n, gridCols: p.n, name: "native") }
+        let compactOf: () -> [Double] = {
+            var out = [Double](repeating: 0, count: p.n * (2 * p.n - 1))
+            p.noise.withUnsafeBufferPointer { noise in p.uv.withUnsafeBufferPointer { uv in
+                out.withUnsafeMutableBufferPointer {
+                    wCompact(noise: noise, uv: uv, gridSize: p.n, pixelScale: p.pixelScale, out: $0) } } }
+            return out
+        }
+        let (c1, c4) = run(compactOf)
+        for (a, b) in zip(c1, c4) { XCTAssertEqual(a, b, accuracy: 1e-12 * p.weightSum) }
+        let (w1, w4) = run { () -> [Double] in
+            var out = [Double](repeating: 0, count: p.m * p.m)
+            p.noise.withUnsafeBufferPointer { noise in p.uv.withUnsafeBufferPointer { uv in
+                p.grid.withUnsafeBufferPointer { grid in out.withUnsafeMutableBufferPointer {
+                    wTilde(noise: noise, uv: uv, grid: grid, out: $0) } } } }
+            return out
+        }
+        XCTAssertEqual(w1, w4)
+        // One operator shared by the threads of each call, direct and fft.
+        let op = c1.withUnsafeBufferPointer { OffsetOperator(wCompact: $0, gridSize: p.n, native: native) }
+        for method in [CurvatureMethod.direct, .fft] {
+            let (f1, f4) = run { () -> [Double] in
+                var out = [Double](repeating: .nan, count: s * s)
+                out.withUnsafeMutableBufferPointer { op.curvature(mapping, method: method, out: $0) }
+                return out
+            }
+            let scale = f1.map(abs).max()!
+            for (a, b) in zip(f1, f4) { XCTAssertEqual(a, b, accuracy: 1e-13 * scale) }
+        }
+        let (t1, t4) = run { () -> [Double] in
+            let x = (0..<(p.m * 5)).map { Double($0 % 17) - 8 }
+            var out = [Double](repeating: .nan, count: s * 5)
+            x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer {
+                transposeMatmul(mapping, matrix: xp, columns: 5, out: $0) } }
+            return out
+        }
+        XCTAssertEqual(t1, t4)
+    }
+}

@@ -5,7 +5,9 @@ import os
 
 from . import _swiftw
 
-__all__ = ["set_num_threads", "get_num_threads", "default_num_threads"]
+__all__ = ["set_num_threads", "get_num_threads", "default_num_threads", "MAX_THREADS"]
+
+MAX_THREADS = 1024  # as Threads.maximum in Swift: each thread may own scratch memory
 
 
 def default_num_threads() -> int:
@@ -16,13 +18,13 @@ def default_num_threads() -> int:
             n = int(value)
         except ValueError:
             raise ValueError(f"SWIFTW_NUM_THREADS must be a positive integer, got {value!r}") from None
-        if n < 1:
-            raise ValueError(f"SWIFTW_NUM_THREADS must be a positive integer, got {value!r}")
+        if not 1 <= n <= MAX_THREADS:
+            raise ValueError(f"SWIFTW_NUM_THREADS must be an integer in [1, {MAX_THREADS}], got {value!r}")
         return n
     try:
-        return len(os.sched_getaffinity(0))
+        return min(MAX_THREADS, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+        return min(MAX_THREADS, os.cpu_count() or 1)
 
 
 def set_num_threads(n: int) -> None:
@@ -30,8 +32,8 @@ def set_num_threads(n: int) -> None:
     if isinstance(n, bool) or not isinstance(n, int) and not hasattr(n, "__index__"):
         raise TypeError(f"n must be an integer, got {type(n).__name__}")
     n = int(n)
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
+    if not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"n must be in [1, {MAX_THREADS}], got {n}")
     _swiftw.set_num_threads(n)
 
 

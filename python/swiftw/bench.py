@@ -444,10 +444,9 @@ def _fma_run(fn: Callable) -> Callable[[Problem], Run]:
     return make
 
 
-def _copy_run(p: Problem) -> Run:
-    """A copy of n doubles split over the current thread count (the memory floor)."""
-    src = p.fma_inputs[0]
-    dst = np.empty_like(src)
+def _split_run(p: Problem, work: Callable[[np.ndarray, np.ndarray, slice], Any]) -> Run:
+    """A Run that applies ``work(a, b, part)`` to n-element arrays split over the current thread count."""
+    a, b = p.fma_inputs[0], np.ones_like(p.fma_inputs[0])  # b is written once here: no page faults later
     state: dict[str, Any] = {}
 
     def call():
@@ -455,21 +454,33 @@ def _copy_run(p: Problem) -> Run:
         if state.get("threads") != threads:
             state["pool"] = ThreadPoolExecutor(threads) if threads > 1 else None
             state["threads"] = threads
-            bounds = np.linspace(0, len(src), threads + 1).astype(int)
-            state["slices"] = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-        pool = state["pool"]
-        if pool is None:
-            np.copyto(dst, src)
+            bounds = np.linspace(0, len(a), threads + 1).astype(int)
+            state["parts"] = [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        if state["pool"] is None:
+            work(a, b, slice(None))
         else:
-            list(pool.map(lambda s: np.copyto(dst[s], src[s]), state["slices"]))
+            list(state["pool"].map(lambda part: work(a, b, part), state["parts"]))
         return None
 
     return Run(call)
 
 
-def _one_pass(p: Problem, copy_seconds: float) -> float:
-    """Time of one pass over fma's memory ((A + 2) n doubles) at the copy's bandwidth (2 n doubles)."""
-    return copy_seconds * (p.size.arrays + 2) / 2.0
+def _copy_run(p: Problem) -> Run:
+    """Copy n doubles (read n, write n), split over the threads: the copy bandwidth."""
+    return _split_run(p, lambda a, b, part: np.copyto(b[part], a[part]))
+
+
+def _read_run(p: Problem) -> Run:
+    """A dot product of two n-double arrays (read 2n) by BLAS, on its own threads (limited to the
+    column's thread count): the read bandwidth."""
+    a, b = p.fma_inputs[0], np.ones_like(p.fma_inputs[0])
+    return Run(lambda: float(np.dot(a, b)))
+
+
+def _one_pass(p: Problem, seconds: float) -> float:
+    """Time of one pass over fma's memory ((A + 2) n doubles) at the bandwidth of a kernel that moved
+    2 n doubles in `seconds` (a copy, or a dot product)."""
+    return seconds * (p.size.arrays + 2) / 2.0
 
 
 # ---- cost model (one thread, rough; only used to skip hopeless runs) ------------------------------
@@ -545,6 +556,8 @@ GROUPS: dict[str, Group] = {
             Impl("numba (@jit(parallel=True) _fma)", "numba", _fma_run(numba_kernels.fma)),
             Impl("jax (jit, copied back into out)", "jax", _fma_run(jax_kernels.fma)),
             Impl("memory floor: one pass at copy bandwidth", "memory", _copy_run,
+                 scale_time=lambda p, t: _one_pass(p, t)),
+            Impl("memory floor: one pass at read bandwidth (ddot)", "memory", _read_run,
                  scale_time=lambda p, t: _one_pass(p, t)),
         ),
     ),
@@ -1080,37 +1093,47 @@ def _sort_key(r: Row, thread_counts: list[int]):
 
 
 def fma_floor_note(rows: list[Row], p: Problem, thread_counts: list[int]) -> str:
-    """swiftw's fma time over one pass at the measured copy bandwidth."""
-    floor = next((r for r in rows if r.library == "memory"), None)
+    """swiftw's fma time over one pass ((A + 2) n doubles) at each measured bandwidth."""
     swift = _swiftw_row(rows)
-    if floor is None or swift is None:
+    if swift is None:
         return ""
-    parts = []
-    bytes_copied = 16.0 * p.size.n
-    for n in thread_counts:
-        if floor.median(n) and swift.median(n):
-            bandwidth = bytes_copied / floor.times[n]["measured"] / 1e9
-            parts.append(f"{n} thread{'s' if n > 1 else ''}: copy {bandwidth:.1f} GB/s, "
-                         f"swiftw / one pass = {swift.median(n) / floor.median(n):.2f}")
-    return "   memory floor: " + "; ".join(parts) if parts else ""
+    lines = []
+    for floor in (r for r in rows if r.library == "memory"):
+        parts = []
+        for n in thread_counts:
+            if floor.median(n) and swift.median(n):
+                bandwidth = 16.0 * p.size.n / floor.times[n]["measured"] / 1e9
+                parts.append(f"{n} thread{'s' if n > 1 else ''}: {bandwidth:.1f} GB/s, "
+                             f"swiftw / one pass = {swift.median(n) / floor.median(n):.2f}")
+        if parts:
+            lines.append(f"   {floor.label.split(': ', 1)[1]}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def _peer_speedup(rows: list[Row], library: str, n: int) -> str:
+    """swiftw's speed-up over `library`'s primary row, or (marked *) over its fastest timed row."""
+    q = ratios(rows, n)
+    primary = next((r for r in rows if r.library == library and r.primary), None)
+    if primary is not None and primary.median(n) is not None:
+        return fmt_ratio(q[primary.label]["swiftw_speedup"])
+    timed = [r for r in rows if r.library == library and r.median(n) is not None]
+    if not timed:
+        return "-"
+    best = min(timed, key=lambda r: r.median(n))
+    return fmt_ratio(q[best.label]["swiftw_speedup"]) + "*"
 
 
 def summary(results: dict[str, list[Row]], thread_counts: list[int]) -> str:
-    """swiftw's speed-up over the primary row of each peer library, per group and thread count."""
+    """swiftw's speed-up over each peer library, per group and thread count."""
     libraries = ("numpy", "numba", "jax")
     head = f"{'group':<18}" + "".join(f"{f'vs {lib} ({n}t)':>16}" for n in thread_counts for lib in libraries)
-    lines = ["== swiftw speed-up (peer time / swiftw time; primary rows)", head, "-" * len(head)]
+    lines = ["== swiftw speed-up (peer time / swiftw time; the library's primary row, * its fastest other row)",
+             head, "-" * len(head)]
     for name, rows in results.items():
         if name == "cold_start":
             continue
-        line = f"{name:<18}"
-        for n in thread_counts:
-            q = ratios(rows, n)
-            for lib in libraries:
-                row = next((r for r in rows if r.library == lib and r.primary), None)
-                value = q.get(row.label, {}).get("swiftw_speedup") if row else None
-                line += f"{fmt_ratio(value):>16}"
-        lines.append(line)
+        cells = [_peer_speedup(rows, lib, n) for n in thread_counts for lib in libraries]
+        lines.append(f"{name:<18}" + "".join(f"{cell:>16}" for cell in cells))
     return "\n".join(lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
-from ._validate import complex_values, floats, indices, number, output
+from ._validate import complex_values, count, floats, indices, number, output
 from .curvature import (
     curvature_matrix_via_w_compact_sparse_mapping_matrix_from,
     curvature_matrix_via_w_tilde_sparse_mapping_matrix_from,
@@ -249,13 +249,22 @@ def log_likelihood_function_via_w_compact_from(
     )
 
 
+def _pixel_scales(pixel_scales) -> tuple[float, float]:
+    p0, p1 = (number(v, f"pixel_scales[{i}]") for i, v in enumerate(pixel_scales))
+    if p0 == 0 or p1 == 0 or not (np.isfinite(p0) and np.isfinite(p1)):
+        raise ValueError(f"pixel_scales must be finite and non-zero, got {(p0, p1)}")
+    return p0, p1
+
+
 def mask_2d_centres_from(shape_native, pixel_scales, centre) -> tuple[float, float]:
     """The (y, x) pixel coordinates of `centre` (arcseconds) on a grid of `shape_native`.
 
     ``((shape0 - 1)/2 - centre0/ps0, (shape1 - 1)/2 + centre1/ps1)``.
     """
-    (s0, s1), (p0, p1), (c0, c1) = shape_native, pixel_scales, centre
-    return (float(s0 - 1) / 2 - float(c0) / float(p0), float(s1 - 1) / 2 + float(c1) / float(p1))
+    s0, s1 = (count(v, f"shape_native[{i}]") for i, v in enumerate(shape_native))
+    p0, p1 = _pixel_scales(pixel_scales)
+    c0, c1 = (number(v, f"centre[{i}]") for i, v in enumerate(centre))
+    return (float(s0 - 1) / 2 - c0 / p0, float(s1 - 1) / 2 + c1 / p1)
 
 
 def mask_2d_circular_from(shape_native, pixel_scales, radius: float, centre=(0.0, 0.0)) -> np.ndarray:
@@ -267,6 +276,9 @@ def mask_2d_circular_from(shape_native, pixel_scales, radius: float, centre=(0.0
     (shape0, shape1) bool
     """
     cy, cx = mask_2d_centres_from(shape_native, pixel_scales, centre)
-    y = (np.arange(shape_native[0]) - cy) * float(pixel_scales[0])
-    x = (np.arange(shape_native[1]) - cx) * float(pixel_scales[1])
-    return float(radius) ** 2 < y[:, None] ** 2 + x[None, :] ** 2
+    s0, s1 = (count(v, f"shape_native[{i}]") for i, v in enumerate(shape_native))
+    output((s0, s1), "the mask")  # refuses an impossible shape up front (bool needs less; a bound)
+    p0, p1 = _pixel_scales(pixel_scales)
+    y = (np.arange(s0) - cy) * p0
+    x = (np.arange(s1) - cx) * p1
+    return number(radius, "radius") ** 2 < y[:, None] ** 2 + x[None, :] ** 2

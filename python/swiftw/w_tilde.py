@@ -1,6 +1,8 @@
 """The w-tilde family: the pixel-pair matrix, its compact form, and the dirty-image weights."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import _swiftw
@@ -119,10 +121,11 @@ def _nufft_is_faster(n: int, k: int, eps: float) -> bool:
 
     if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
         return False
-    width = min(16, max(2, int(np.ceil(np.log10(1.0 / eps))) + 1))
+    n, k = float(n), float(k)
+    width = min(16, max(2, math.ceil(math.log10(1.0 / eps)) + 1))
     direct = k * (4.0 * n * n + 90.0 * n)
     fine = (4 * n) ** 2
-    nufft = k * 4.0 * (2 * width + 3) * width + 40.0 * fine * np.log2(fine)
+    nufft = k * 4.0 * (2 * width + 3) * width + 40.0 * fine * math.log2(max(fine, 2.0))
     return nufft < direct
 
 
