@@ -104,6 +104,7 @@ def _log_det_regularization(h: np.ndarray, neighbors: np.ndarray, neighbors_size
     H couples each source pixel with its neighbours only. The determinant does not change under
     a symmetric permutation, so the pixels are renumbered by reverse Cuthill-McKee when that
     narrows the band; a band of half-width b costs S b^2 (dpbtrf) instead of S^3 / 3 (dpotrf).
+    The band is read from H at the neighbour pairs only (no permuted copy of H).
     """
     from scipy.linalg import LinAlgError, cholesky_banded
 
@@ -113,23 +114,28 @@ def _log_det_regularization(h: np.ndarray, neighbors: np.ndarray, neighbors_size
     else:  # a row has neighbors_sizes[i] entries
         valid = np.arange(neighbors.shape[1])[None, :] < np.asarray(neighbors_sizes)[:, None]
     rows, cols = np.nonzero(valid)
-    width = int(np.max(np.abs(rows - neighbors[rows, cols]))) if rows.size else 0
+    partners = neighbors[rows, cols]
+    position = np.arange(pixels)
+    width = int(np.max(np.abs(rows - partners))) if rows.size else 0
     if width > pixels // 8:
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-        graph = csr_matrix((np.ones(rows.size), (rows, neighbors[rows, cols])), shape=(pixels, pixels))
+        graph = csr_matrix((np.ones(rows.size), (rows, partners)), shape=(pixels, pixels))
         order = reverse_cuthill_mckee(graph + graph.T, symmetric_mode=True)
-        position = np.empty(pixels, dtype=np.int64)
-        position[order] = np.arange(pixels)
-        permuted = int(np.max(np.abs(position[rows] - position[neighbors[rows, cols]]))) if rows.size else 0
-        if permuted <= pixels // 8:
-            h, width = h[np.ix_(order, order)], permuted
+        renumbered = np.empty(pixels, dtype=np.int64)
+        renumbered[order] = np.arange(pixels)
+        narrowed = int(np.max(np.abs(renumbered[rows] - renumbered[partners]))) if rows.size else 0
+        if narrowed < width:
+            position, width = renumbered, narrowed
     if width > pixels // 8:
         return 2.0 * float(np.sum(np.log(np.diag(_cholesky(h.copy(), "regularization matrix H")[0]))))
+    # Lower band of P H P^T: band[a - b, b] = H[i, k] for a = position[i] > b = position[k].
     band = np.zeros((width + 1, pixels))
-    for j in range(width + 1):
-        band[j, : pixels - j] = np.diagonal(h, -j)
+    band[0, position] = np.diagonal(h)
+    a, b = position[rows], position[partners]
+    lower = a > b
+    band[(a - b)[lower], b[lower]] = h[rows[lower], partners[lower]]
     try:
         factor = cholesky_banded(band, lower=True, overwrite_ab=True, check_finite=False)
     except LinAlgError:
