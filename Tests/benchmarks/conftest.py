@@ -9,8 +9,11 @@ measure the same thing. Every benchmarked call is checked against the NumPy peer
     pytest Tests/benchmarks                            # timed, `ci` sizes
     pytest Tests/benchmarks --run-large                # also small, medium, sma, alma, alma_high
 
-``--run-large`` is defined here, so pass the directory (as above) for pytest to know it.
+``--run-large`` is defined here, so pass the directory (as above) for pytest to know it; from
+the repository root, where this file is read too late for options, use ``SWIFTW_RUN_LARGE=1 pytest``.
 """
+import os
+
 import pytest
 
 from swiftw import bench
@@ -28,9 +31,13 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "large: big benchmark sizes, run with --run-large")
 
 
+def _run_large(config) -> bool:
+    return bool(config.getoption("--run-large", default=False)) or os.environ.get("SWIFTW_RUN_LARGE") == "1"
+
+
 def pytest_runtest_setup(item):
-    if item.get_closest_marker("large") and not item.config.getoption("--run-large", default=False):
-        pytest.skip("large benchmark size: run with --run-large")
+    if item.get_closest_marker("large") and not _run_large(item.config):
+        pytest.skip("large benchmark size: run with --run-large (or SWIFTW_RUN_LARGE=1)")
 
 
 def pytest_generate_tests(metafunc):
