@@ -92,7 +92,8 @@ func spread(points k: Int, rows: Int, cols: Int, kernel: SpreadKernel,
     // w rows of 20 lanes from a multiple of 4 (aligned, so that the loads of one point forward
     // from the stores of the last without stalls).
     let subRows = binRows + 2 + w, subCols = binCols + 4 + 20
-    let chunk = 1 << 19
+    // Chunks of at most 2^19 points, and at least one per thread.
+    let chunk = max(1, min(1 << 19, (k + Threads.count - 1) / Threads.count))
     let chunks = (k + chunk - 1) / chunk
     let threads = max(1, min(Threads.count, chunks))
     let grids = (0..<threads).map { $0 == 0 ? nil : Scratch(rows * cols) }

@@ -9,8 +9,8 @@ measure the same thing. Every benchmarked call is checked against the NumPy peer
     pytest Tests/benchmarks                            # timed, `ci` sizes
     pytest Tests/benchmarks --run-large                # also small, medium, sma, alma, alma_high
 
-``--run-large`` is defined here, so pass the directory (as above) for pytest to know it; from
-the repository root, where this file is read too late for options, use ``SWIFTW_RUN_LARGE=1 pytest``.
+``--run-large`` is defined in Tests/conftest.py, so it works from the repository root too
+(``SWIFTW_RUN_LARGE=1`` does the same).
 """
 import os
 
@@ -20,11 +20,6 @@ from swiftw import bench
 
 LIBRARIES = ("numpy", "numba", "jax", "swiftw")
 DEFAULT_SIZE = "ci"
-
-
-def pytest_addoption(parser):
-    parser.addoption("--run-large", action="store_true", default=False,
-                     help="also run the benchmark sizes marked `large` (small, medium and the presets)")
 
 
 def pytest_configure(config):

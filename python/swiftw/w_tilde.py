@@ -22,13 +22,16 @@ __all__ = [
 
 
 def w_tilde_curvature_interferometer_from(
-    noise_map_real: np.ndarray, uv_wavelengths: np.ndarray, grid_radians_slim: np.ndarray
+    noise_map_real: np.ndarray,
+    uv_wavelengths: np.ndarray,
+    grid_radians_slim: np.ndarray,
+    *,
+    method: str = "auto",
 ) -> np.ndarray:
     """The w-tilde matrix of every pair of image pixels.
 
     ``W[i, j] = sum_k c_k cos(2 pi [(x_i - x_j) u_k + (y_i - y_j) v_k])`` with
-    ``c_k = 1 / noise_map_real[k]**2``. Computed exactly (to rounding) by angle addition as two
-    real matrix products: M K sincos and M^2 K multiply-adds.
+    ``c_k = 1 / noise_map_real[k]**2``.
 
     Parameters
     ----------
@@ -38,16 +41,35 @@ def w_tilde_curvature_interferometer_from(
         (u, v) of each visibility, in wavelengths.
     grid_radians_slim : (M, 2) float64
         (y, x) of each image pixel, in radians.
+    method : {"auto", "direct", "compact"}, keyword-only
+        "direct": angle addition, two real matrix products, M K sincos and M^2 K multiply-adds,
+        for any pixel positions. "compact": when the pixels lie on a lattice (recognised to within
+        rounding; ValueError otherwise), W depends only on their offsets: the exact compact form
+        over the lattice's box (8 N^2 K) unfolded to (M, M). "auto" (default): "compact" on a
+        lattice, else "direct". Both are exact to rounding.
 
     Returns
     -------
     (M, M) float64, symmetric, with ``W[i, i] = sum(c)``.
     """
+    method = choice(method, "method", ("auto", "direct", "compact"))
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     grid = floats(grid_radians_slim, "grid_radians_slim", 2)
     out = output((grid.shape[0], grid.shape[0]), "the w-tilde matrix", temporaries=1.0)
-    _swiftw.w_tilde(out, noise, uv, grid)
+    lattice = None
+    if method != "direct" and grid.shape[1:] == (2,) and uv.shape[1:] == (2,) and noise.shape[0] == uv.shape[0]:
+        lattice = lattice_of(grid, uv)
+        if lattice is None and method == "compact":
+            raise ValueError("method='compact' needs grid_radians_slim on a lattice (to within rounding); "
+                             "it is not: use method='direct'")
+    if lattice is None:
+        _swiftw.w_tilde(out, noise, uv, grid)
+        return out
+    side = max(lattice.rows, lattice.cols)
+    compact = output((side, 2 * side - 1), "w_compact", temporaries=get_num_threads() + 1)
+    _swiftw.w_compact(compact, noise, uv, side, lattice.spacing * 648000.0 / np.pi)
+    _swiftw.w_tilde_via_compact(out, compact, lattice.native)
     return out
 
 
