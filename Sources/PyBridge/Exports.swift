@@ -339,7 +339,8 @@ public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: Numb
 }
 
 /// constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes); numbers
-/// (coefficient, 1 if rows end at neighbors_sizes (autoarray) else 0 (at the first -1)).
+/// (coefficient, 1 if rows end at neighbors_sizes (autoarray) else 0 (at the first -1), and
+/// optionally 1 to add H to `out` instead of writing it).
 @_cdecl("swiftw_regularization")
 public func swiftwRegularization(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -347,11 +348,12 @@ public func swiftwRegularization(_ a: ArrayList, _ na: Int64, _ x: NumberList, _
         try args.count(expected: 3, what: "arrays")
         let coefficient = try args.number(0, "coefficient")
         let rowsEndAtSizes = try args.integer(1, "rows_end_at_sizes", atMost: 1) == 1
+        let accumulate = args.numbers.count > 2 ? try args.integer(2, "accumulate", atMost: 1) == 1 : false
         let sizes = try args.indices(2, "neighbors_sizes", shape: [nil])
         let neighbors = try args.indices(1, "neighbors", shape: [sizes.count, nil])
         let width = args.shape(1)[1]
         let out = try args.output(0, "out", shape: [sizes.count, sizes.count])
         try constantRegularization(coefficient: coefficient, neighbors: neighbors, width: width,
-                                   sizes: sizes, rowsEndAtSizes: rowsEndAtSizes, out: out)
+                                   sizes: sizes, rowsEndAtSizes: rowsEndAtSizes, accumulate: accumulate, out: out)
     }
 }

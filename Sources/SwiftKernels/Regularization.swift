@@ -9,7 +9,7 @@
 ///   `rowsEndAtSizes`) a size outside [0, P].
 public func constantRegularization(coefficient: Double, neighbors: UnsafeBufferPointer<Int64>,
                                    width p: Int, sizes: UnsafeBufferPointer<Int64>,
-                                   rowsEndAtSizes: Bool = false,
+                                   rowsEndAtSizes: Bool = false, accumulate: Bool = false,
                                    out: UnsafeMutableBufferPointer<Double>) throws {
     let s = sizes.count
     // The neighbours of row i: its first `length(i)` entries.
@@ -32,9 +32,9 @@ public func constantRegularization(coefficient: Double, neighbors: UnsafeBufferP
         }
     }
     let c2 = coefficient * coefficient
-    out.initialize(repeating: 0)
+    if !accumulate { out.initialize(repeating: 0) }
     for i in 0..<s {
-        out[i * s + i] = 1e-8 + c2 * Double(sizes[i])
+        out[i * s + i] += 1e-8 + c2 * Double(sizes[i])
         for j in 0..<lengths[i] {
             out[i * s + Int(neighbors[i * p + j])] -= c2
         }

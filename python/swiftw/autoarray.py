@@ -15,6 +15,7 @@ from ._validate import choice, count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
 from .likelihood import (
     _log_likelihood_from_parts,
+    _neighbours,
     _regularization,
     mask_2d_centres_from,
     mask_2d_circular_from,
@@ -190,13 +191,12 @@ def constant_regularization_matrix_from(
 
 
 def _likelihood(dirty_image, data, noise_map, curvature_of, mapping, neighbors, neighbors_sizes):
-    regularization = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
-    pixels = regularization.shape[0]
+    *_, pixels = _neighbours(neighbors, neighbors_sizes)
     d_img = floats(dirty_image, "dirty_image", 1)
     data_vector = output((pixels,), "the data vector")
     _swiftw.aa_transpose_matmul(data_vector, d_img, *mapping, pixels)
-    return _log_likelihood_from_parts(data, noise_map, curvature_of(pixels), regularization,
-                                      data_vector, indices(neighbors, "neighbors", 2), neighbors_sizes)
+    return _log_likelihood_from_parts(data, noise_map, curvature_of(pixels), data_vector, neighbors,
+                                      neighbors_sizes, rows_end_at_sizes=True)
 
 
 def log_likelihood_function_via_w_tilde_from(

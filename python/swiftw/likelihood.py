@@ -98,44 +98,50 @@ def _cholesky(a: np.ndarray, name: str):
         raise ValueError(f"{name} is not positive definite") from None
 
 
-def _log_det_regularization(h: np.ndarray, neighbors: np.ndarray, neighbors_sizes=None) -> float:
-    """log det H by one Cholesky factorisation (LAPACK), banded where H's graph allows.
+def _log_det_regularization(neighbors: np.ndarray, neighbors_sizes: np.ndarray, rows_end_at_sizes: bool) -> float:
+    """log det H (coefficient 1) by one Cholesky factorisation (LAPACK), banded where H's graph allows.
 
-    H couples each source pixel with its neighbours only. The determinant does not change under
-    a symmetric permutation, so the pixels are renumbered by reverse Cuthill-McKee when that
-    narrows the band; a band of half-width b costs S b^2 (dpbtrf) instead of S^3 / 3 (dpotrf).
-    The band is read from H at the neighbour pairs only (no permuted copy of H).
+    H couples each source pixel with its neighbours only: ``H[i, i] = 1e-8 + sizes[i]``,
+    ``H[i, k] -= 1`` per listed neighbour. The determinant does not change under a symmetric
+    permutation, so the pixels are renumbered by reverse Cuthill-McKee when that narrows the
+    band; a band of half-width b costs S b^2 (dpbtrf) instead of S^3 / 3 (dpotrf). The band is
+    built from the neighbour lists (already validated in Swift), never from a dense H.
     """
     from scipy.linalg import LinAlgError, cholesky_banded
 
-    pixels = h.shape[0]
-    if neighbors_sizes is None:  # a row ends at its first -1
+    pixels = neighbors_sizes.shape[0]
+    if rows_end_at_sizes:
+        valid = np.arange(neighbors.shape[1])[None, :] < neighbors_sizes[:, None]
+    else:  # a row ends at its first -1
         valid = np.cumprod(neighbors >= 0, axis=1).astype(bool)
-    else:  # a row has neighbors_sizes[i] entries
-        valid = np.arange(neighbors.shape[1])[None, :] < np.asarray(neighbors_sizes)[:, None]
     rows, cols = np.nonzero(valid)
     partners = neighbors[rows, cols]
+    diagonal = 1e-8 + neighbors_sizes.astype(np.float64)
+    np.subtract.at(diagonal, rows[rows == partners], 1.0)
+    pairs, counts = np.unique(rows[rows != partners] * pixels + partners[rows != partners], return_counts=True)
+    first, second, value = pairs // pixels, pairs % pixels, -counts.astype(np.float64)
     position = np.arange(pixels)
-    width = int(np.max(np.abs(rows - partners))) if rows.size else 0
+    width = int(np.max(np.abs(first - second))) if pairs.size else 0
     if width > pixels // 8:
         from scipy.sparse import csr_matrix
         from scipy.sparse.csgraph import reverse_cuthill_mckee
 
-        graph = csr_matrix((np.ones(rows.size), (rows, partners)), shape=(pixels, pixels))
+        graph = csr_matrix((np.ones(pairs.size), (first, second)), shape=(pixels, pixels))
         order = reverse_cuthill_mckee(graph + graph.T, symmetric_mode=True)
         renumbered = np.empty(pixels, dtype=np.int64)
         renumbered[order] = np.arange(pixels)
-        narrowed = int(np.max(np.abs(renumbered[rows] - renumbered[partners]))) if rows.size else 0
+        narrowed = int(np.max(np.abs(renumbered[first] - renumbered[second]))) if pairs.size else 0
         if narrowed < width:
             position, width = renumbered, narrowed
     if width > pixels // 8:
-        return 2.0 * float(np.sum(np.log(np.diag(_cholesky(h.copy(), "regularization matrix H")[0]))))
+        h = _regularization(1.0, neighbors, neighbors_sizes, rows_end_at_sizes=rows_end_at_sizes)
+        return 2.0 * float(np.sum(np.log(np.diag(_cholesky(h, "regularization matrix H")[0]))))
     # Lower band of P H P^T: band[a - b, b] = H[i, k] for a = position[i] > b = position[k].
     band = np.zeros((width + 1, pixels))
-    band[0, position] = np.diagonal(h)
-    a, b = position[rows], position[partners]
+    band[0, position] = diagonal
+    a, b = position[first], position[second]
     lower = a > b
-    band[(a - b)[lower], b[lower]] = h[rows[lower], partners[lower]]
+    band[(a - b)[lower], b[lower]] = value[lower]
     try:
         factor = cholesky_banded(band, lower=True, overwrite_ab=True, check_finite=False)
     except LinAlgError:
@@ -143,21 +149,33 @@ def _log_det_regularization(h: np.ndarray, neighbors: np.ndarray, neighbors_size
     return 2.0 * float(np.sum(np.log(factor[0])))
 
 
-def _log_likelihood_from_parts(data, noise_map, curvature, regularization, data_vector, neighbors, neighbors_sizes):
-    """``-0.5 (chi.chi - s.d + log det A - log det H + noise_normalization)`` with A = F + H,
-    s = A^-1 d, from F (`curvature`, overwritten), H, and d. One Cholesky each (LAPACK)."""
+def _neighbours(neighbors, neighbors_sizes) -> tuple[np.ndarray, np.ndarray, int]:
+    """(neighbors, neighbors_sizes, S) checked against each other (values are checked in Swift)."""
+    nb = indices(neighbors, "neighbors", 2)
+    sizes = indices(neighbors_sizes, "neighbors_sizes", 1)
+    if sizes.shape[0] != nb.shape[0]:
+        raise ValueError(f"neighbors_sizes has shape {sizes.shape}, expected ({nb.shape[0]},) (one per row of neighbors)")
+    return nb, sizes, nb.shape[0]
+
+
+def _log_likelihood_from_parts(data, noise_map, curvature, data_vector, neighbors, neighbors_sizes,
+                               *, rows_end_at_sizes: bool) -> float:
+    """``-0.5 (chi.chi - s.d + log det A - log det H + noise_normalization)`` with A = F + H
+    (coefficient 1) and s = A^-1 d, from F (`curvature`, overwritten by A) and d. H is added into
+    F by the Swift kernel (which validates the neighbour lists); one Cholesky each (LAPACK)."""
     from scipy.linalg import cho_solve
 
     data = complex_values(data, "data")
     noise = complex_values(noise_map, "noise_map")
     if noise.shape != data.shape:
         raise ValueError(f"noise_map has shape {noise.shape}, expected data's shape {data.shape}")
+    nb, sizes, _ = _neighbours(neighbors, neighbors_sizes)
     a = curvature
-    a += regularization  # A = F + H, in F's memory
+    _swiftw.regularization(a, nb, sizes, 1.0, int(rows_end_at_sizes), 1)  # A = F + H, in F's memory
     factor = _cholesky(a, "curvature_reg_matrix (F + H)")
     reconstruction = cho_solve(factor, data_vector, check_finite=False)
     log_det_a = 2.0 * float(np.sum(np.log(np.diag(factor[0]))))
-    log_det_h = _log_det_regularization(regularization, neighbors, neighbors_sizes)
+    log_det_h = _log_det_regularization(nb, sizes, rows_end_at_sizes)
     chi_squared = float(np.sum((data.real / noise.real) ** 2) + np.sum((data.imag / noise.imag) ** 2))
     return -0.5 * (
         chi_squared - float(reconstruction @ data_vector) + log_det_a - log_det_h
@@ -167,12 +185,10 @@ def _log_likelihood_from_parts(data, noise_map, curvature, regularization, data_
 
 def _log_likelihood(dirty_image, data, noise_map, curvature, pix_indexes, pix_weights, neighbors, neighbors_sizes):
     d_img = floats(dirty_image, "dirty_image", 1)
-    neighbors = indices(neighbors, "neighbors", 2)
-    regularization = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
-    pixels = regularization.shape[0]
+    *_, pixels = _neighbours(neighbors, neighbors_sizes)
     data_vector = sparse_mapping_matrix_transpose_matmul(d_img, pix_indexes, pix_weights, pixels)
-    return _log_likelihood_from_parts(data, noise_map, curvature(pixels), regularization, data_vector,
-                                      neighbors, None)
+    return _log_likelihood_from_parts(data, noise_map, curvature(pixels), data_vector, neighbors, neighbors_sizes,
+                                      rows_end_at_sizes=False)
 
 
 def log_likelihood_function_via_w_tilde_from(

@@ -8,7 +8,7 @@ import numpy as np
 from . import _swiftw
 from ._validate import choice, floats, indices, output
 from .curvature import METHODS, _mapping, sparse_mapping_matrix_transpose_matmul
-from .likelihood import _log_likelihood_from_parts, constant_regularization_matrix_from
+from .likelihood import _log_likelihood_from_parts, _neighbours
 
 __all__ = ["CurvatureOperator"]
 
@@ -86,11 +86,10 @@ class CurvatureOperator:
         """The log-likelihood of `log_likelihood_function_via_w_compact_from`, with F from this
         operator: ``-0.5 (chi.chi - s.d + log det (F + H) - log det H + noise_normalization)``."""
         d_img = floats(dirty_image, "dirty_image", 1)
-        neighbors = indices(neighbors, "neighbors", 2)
-        regularization = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
-        pixels = regularization.shape[0]
+        *_, pixels = _neighbours(neighbors, neighbors_sizes)
         data_vector = sparse_mapping_matrix_transpose_matmul(
             d_img, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
         f = self.curvature_matrix(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels,
                                   method=method)
-        return _log_likelihood_from_parts(data, noise_map, f, regularization, data_vector, neighbors, None)
+        return _log_likelihood_from_parts(data, noise_map, f, data_vector, neighbors, neighbors_sizes,
+                                          rows_end_at_sizes=False)
