@@ -122,16 +122,22 @@ public func swiftwWCompactNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ 
     }
 }
 
+/// Reads (w_compact (N, 2N-1), native_index_for_slim_index (M, 2) on the N x N grid) at arrays
+/// i, i+1: the compact w-tilde, N, and the checked native indices.
+func compactAndNative(_ args: Arguments, _ i: Int) throws -> (UnsafeBufferPointer<Double>, Int, NativeIndices) {
+    let n = args.shape(i).first ?? 0
+    let compact = try args.doubles(i, "w_compact", shape: [n, 2 * n - 1])
+    let pairs = try args.indices(i + 1, "native_index_for_slim_index", shape: [nil, 2])
+    return (compact, n, try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index"))
+}
+
 /// w_tilde_via_compact_from(w_compact, native_index_for_slim_index).
 @_cdecl("swiftw_w_tilde_via_compact")
 public func swiftwWTildeViaCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 3, what: "arrays")
-        let n = args.shape(1).first ?? 0
-        let compact = try args.doubles(1, "w_compact", shape: [n, 2 * n - 1])
-        let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
-        let native = try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index")
+        let (compact, n, native) = try compactAndNative(args, 1)
         let m = native.rows.count
         let out = try args.output(0, "out", shape: [m, m])
         wTildeViaCompact(compact, gridSize: n, native: native, out: out)
@@ -328,10 +334,7 @@ public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: Numb
         try args.count(expected: 5, what: "arrays")
         let pixels = try args.integer(0, "pixels")
         let method = try args.method(1)
-        let n = args.shape(1).first ?? 0
-        let compact = try args.doubles(1, "w_compact", shape: [n, 2 * n - 1])
-        let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
-        let native = try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index")
+        let (compact, n, native) = try compactAndNative(args, 1)
         let mapping = try sparseMapping(args, 3, rows: native.rows.count, pixels: pixels)
         let out = try args.output(0, "out", shape: [pixels, pixels])
         curvatureFromWCompact(compact, gridSize: n, native: native, mapping: mapping, method: method, out: out)

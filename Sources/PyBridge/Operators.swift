@@ -53,10 +53,7 @@ public func swiftwOperatorCreate(_ a: ArrayList, _ na: Int64, _ x: NumberList, _
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 3, what: "arrays")
-        let n = args.shape(1).first ?? 0
-        let compact = try args.doubles(1, "w_compact", shape: [n, 2 * n - 1])
-        let pairs = try args.indices(2, "native_index_for_slim_index", shape: [nil, 2])
-        let native = try NativeIndices(pairs, gridRows: n, gridCols: n, name: "native_index_for_slim_index")
+        let (compact, n, native) = try compactAndNative(args, 1)
         try publish(args, OffsetOperator(wCompact: compact, gridSize: n, native: native))
     }
 }
