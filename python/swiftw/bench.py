@@ -95,8 +95,8 @@ SIZES: dict[str, dict[str, Size]] = {
     "alma": dict(curvature_matrix=Size(N=140, pixel_scale=0.05, radius=3.5, K=4096, K_nominal=10**6, S=1500)),
     "alma_high": dict(curvature_matrix=Size(N=280, pixel_scale=0.025, radius=3.5, K=4096, K_nominal=5 * 10**6,
                                             S=1500)),
-    # a later NUFFT preset is one more line, e.g. "science": dict(w_compact=Size(N=300, K=10**7, pixel_scale=0.05)),
-    # with a FINUFFT row added to GROUPS["w_compact"].
+    # Science scale (issue 4): w_compact by swiftw's NUFFT against FINUFFT; the exact sum would take hours.
+    "science": dict(nufft=Size(N=300, K=10**7, pixel_scale=0.05)),
 }
 
 # w_compact time against K (at fixed N) and against N (at fixed K), for --plot.
@@ -677,7 +677,8 @@ GROUPS: dict[str, Group] = {
     ),
 }
 
-GROUP_ORDER = ("fma", "w_tilde", "w_compact", "w_tilde_data", "curvature_matrix", "log_likelihood", "cold_start")
+GROUP_ORDER = ("fma", "w_tilde", "w_compact", "w_tilde_data", "curvature_matrix", "log_likelihood", "cold_start",
+               "nufft")
 
 
 # ================================================================================================
@@ -986,6 +987,57 @@ _COLD_START_CODE = {
 }
 
 
+def run_nufft(size: Size, thread_counts: list[int], eps: float = 1e-12) -> list[Row]:
+    """w_compact at science scale: swiftw's NUFFT against FINUFFT's type-1 NUFFT (complex strengths
+    1/sigma^2, modes (2N-1, 2N-1), isign +1), alternating calls, 3 of each per thread count. The
+    check is swiftw against FINUFFT relative to sum(1/sigma^2) (the exact sum takes hours here)."""
+    p = problem(size)
+    n, k = p.N, size.K
+    sigma, uv = p.noise_map_real, p.uv_wavelengths
+    rows = [Row(f"swiftw (method='nufft', eps={eps:g})", "swiftw", True),
+            Row(f"finufft (nufft2d1, eps={eps:g})", "finufft", True)]
+    try:
+        import finufft
+    except ImportError:
+        finufft = None
+        for count in thread_counts:
+            rows[1].skipped[count] = "skipped (finufft not installed)"
+    two_pi_d = 2 * np.pi * p.d
+
+    def ours():
+        return swiftw.w_compact_curvature_interferometer_from(n, sigma, uv, size.pixel_scale, method="nufft", eps=eps)
+
+    def theirs(threads):
+        x = np.mod(two_pi_d * uv[:, 0] + np.pi, 2 * np.pi) - np.pi
+        y = np.mod(-two_pi_d * uv[:, 1] + np.pi, 2 * np.pi) - np.pi
+        f = finufft.nufft2d1(x, y, (1.0 / sigma**2).astype(np.complex128), (2 * n - 1, 2 * n - 1), eps=eps,
+                             isign=1, nthreads=threads)
+        return f.real[:, n - 1:].T  # w_compact[m, n'] = Re f[k1 = n', k2 = m]
+
+    for count in thread_counts:
+        swiftw.set_num_threads(count)
+        progress(f"nufft: N={n}, K={k}, {count} thread(s)")
+        samples: dict[int, list[float]] = {0: [], 1: []}
+        for _ in range(3):
+            start = time.perf_counter()
+            mine = ours()
+            samples[0].append(time.perf_counter() - start)
+            if finufft is not None:
+                start = time.perf_counter()
+                reference = theirs(count)
+                samples[1].append(time.perf_counter() - start)
+                error = float(np.max(np.abs(mine - reference)) / p.sum_c)
+                rows[0].error = error
+                rows[0].ok = error <= 10 * eps
+                rows[0].check = f"{'ok' if rows[0].ok else 'MISMATCH'} {error:.0e} vs finufft"
+                rows[1].check = "reference"
+        for i, row in enumerate(rows):
+            if samples[i]:
+                row.times[count] = dict(median=float(np.median(samples[i])), samples=3, number=1, times=samples[i])
+    swiftw.set_num_threads(max(thread_counts))
+    return rows
+
+
 def run_cold_start(size: Size) -> list[Row]:
     """Wall time of ``python -c 'import <lib>; w_compact(...)'`` at `size` for each library."""
     rows = []
@@ -1130,7 +1182,7 @@ def summary(results: dict[str, list[Row]], thread_counts: list[int]) -> str:
     lines = ["== swiftw speed-up (peer time / swiftw time; the library's primary row, * its fastest other row)",
              head, "-" * len(head)]
     for name, rows in results.items():
-        if name == "cold_start":
+        if name in ("cold_start", "nufft"):  # no NumPy/Numba/JAX rows; the tables say it
             continue
         cells = [_peer_speedup(rows, lib, n) for n in thread_counts for lib in libraries]
         lines.append(f"{name:<18}" + "".join(f"{cell:>16}" for cell in cells))
@@ -1323,6 +1375,13 @@ def main(argv: list[str] | None = None) -> int:
             print("\n" + table(f"cold start: new interpreter, import, one w_compact call (N={size.N}, K={size.K})",
                                "median of 3 runs, wall time of the whole process", rows, [0]).replace(
                 "0 thread", "wall time"), flush=True)
+            continue
+        if name == "nufft":
+            size = SIZES[args.size][name]
+            results[name] = rows = run_nufft(size, thread_counts)
+            print("\n" + table(f"nufft: w_compact at N={size.N}, K={size.K:.0e}, pixel scale {size.pixel_scale}\"",
+                               "swiftw's type-1 NUFFT against FINUFFT, same inputs, same process", rows, thread_counts),
+                  flush=True)
             continue
         group = GROUPS[name]
         results[name] = rows = run_group(group, args.size, thread_counts)
