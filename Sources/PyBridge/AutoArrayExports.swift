@@ -66,15 +66,9 @@ public func swiftwAATransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 7, what: "arrays")
         let pixels = try args.integer(0, "pixels")
-        let shape = args.shape(1)
-        guard shape.count == 1 || shape.count == 2 else {
-            throw KernelError.value("matrix must be 1-D or 2-D, got \(shape.count) dimensions")
-        }
-        let matrix = try args.doubles(1, "matrix", shape: shape.map { $0 })
-        let mapping = try subPixelMapping(args, 2, imagePixels: shape[0], subPixels: true, pixels: pixels)
-        let columns = shape.count == 2 ? shape[1] : 1
-        let out = try args.output(0, "out", shape: shape.count == 2 ? [pixels, columns] : [pixels])
-        transposeMatmul(mapping, matrix: matrix, columns: columns, out: out)
+        let (matrix, rows, columns) = try matrixOperand(args, 1)
+        let mapping = try subPixelMapping(args, 2, imagePixels: rows, subPixels: true, pixels: pixels)
+        transposeMatmul(mapping, matrix: matrix, columns: columns, out: try transposeOutput(args, pixels: pixels))
     }
 }
 

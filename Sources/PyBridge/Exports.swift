@@ -162,11 +162,12 @@ public func swiftwWTildeViaPreload(_ a: ArrayList, _ na: Int64, _ x: NumberList,
     }
 }
 
-/// The five arrays of the dirty-image weights: (out, visibilities_real, noise_map_real,
-/// uv_wavelengths, and the pixels); returns the three visibility arrays, checked.
-private func visibilityArrays(_ args: Arguments) throws -> (UnsafeBufferPointer<Double>, UnsafeBufferPointer<Double>,
-                                                            UnsafeBufferPointer<Double>) {
-    try args.count(expected: 5, what: "arrays")
+/// The arrays of the dirty-image weights: (out, visibilities_real, noise_map_real, uv_wavelengths,
+/// the pixels, ...), `arrays` in all; returns the three visibility arrays, checked.
+private func visibilityArrays(_ args: Arguments, arrays: Int = 5) throws -> (UnsafeBufferPointer<Double>,
+                                                                              UnsafeBufferPointer<Double>,
+                                                                              UnsafeBufferPointer<Double>) {
+    try args.count(expected: arrays, what: "arrays")
     let vis = try args.doubles(1, "visibilities_real", shape: [nil])
     let noise = try args.doubles(2, "noise_map_real", shape: [vis.count])
     let uv = try args.doubles(3, "uv_wavelengths", shape: [vis.count, 2])
@@ -210,10 +211,7 @@ public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList
 public func swiftwWTildeDataNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
-        try args.count(expected: 8, what: "arrays")
-        let vis = try args.doubles(1, "visibilities_real", shape: [nil])
-        let noise = try args.doubles(2, "noise_map_real", shape: [vis.count])
-        let uv = try args.doubles(3, "uv_wavelengths", shape: [vis.count, 2])
+        let (vis, noise, uv) = try visibilityArrays(args, arrays: 8)
         let rows = try args.integer(0, "rows", atLeast: 1, atMost: 1 << 16)
         let cols = try args.integer(1, "cols", atLeast: 1, atMost: 1 << 16)
         let pairs = try args.indices(4, "lattice", shape: [nil, 2])
@@ -276,6 +274,22 @@ public func swiftwDataVector(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx:
     }
 }
 
+/// The `matrix` of T^T @ matrix at array i, (M,) or (M, X): the buffer, M and X (1 for 1-D).
+func matrixOperand(_ args: Arguments, _ i: Int) throws -> (UnsafeBufferPointer<Double>, Int, Int) {
+    let shape = args.shape(i)
+    guard shape.count == 1 || shape.count == 2 else {
+        throw KernelError.value("matrix must be 1-D or 2-D, got \(shape.count) dimensions")
+    }
+    let matrix = try args.doubles(i, "matrix", shape: shape.map { $0 })
+    return (matrix, shape[0], shape.count == 2 ? shape[1] : 1)
+}
+
+/// The output of T^T @ matrix at array 0: (S,) for a 1-D matrix (array 1), else (S, X).
+func transposeOutput(_ args: Arguments, pixels: Int) throws -> UnsafeMutableBufferPointer<Double> {
+    let shape = args.shape(1)
+    return try args.output(0, "out", shape: shape.count == 2 ? [pixels, shape[1]] : [pixels])
+}
+
 /// sparse_mapping_matrix_transpose_matmul(matrix, pix_indexes..., pix_weights..., pixels).
 @_cdecl("swiftw_transpose_matmul")
 public func swiftwTransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
@@ -283,15 +297,9 @@ public func swiftwTransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList, 
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 4, what: "arrays")
         let pixels = try args.integer(0, "pixels")
-        let shape = args.shape(1)
-        guard shape.count == 1 || shape.count == 2 else {
-            throw KernelError.value("matrix must be 1-D or 2-D, got \(shape.count) dimensions")
-        }
-        let matrix = try args.doubles(1, "matrix", shape: shape.map { $0 })
-        let mapping = try sparseMapping(args, 2, rows: shape[0], pixels: pixels)
-        let columns = shape.count == 2 ? shape[1] : 1
-        let out = try args.output(0, "out", shape: shape.count == 2 ? [pixels, columns] : [pixels])
-        transposeMatmul(mapping, matrix: matrix, columns: columns, out: out)
+        let (matrix, rows, columns) = try matrixOperand(args, 1)
+        let mapping = try sparseMapping(args, 2, rows: rows, pixels: pixels)
+        transposeMatmul(mapping, matrix: matrix, columns: columns, out: try transposeOutput(args, pixels: pixels))
     }
 }
 
