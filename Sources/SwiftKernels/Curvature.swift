@@ -1,3 +1,5 @@
+import SwiftwABI
+
 /// The curvature matrix `F = T^T W T` for a sparse mapping T.
 ///
 /// Column by column of T: for source pixel s, `omega = W T[:, s]` is accumulated from the image
@@ -6,8 +8,17 @@
 /// in the order of their first omega slot, and for the a-th of them only the columns from the
 /// a-th on are gathered, so omega is needed only from the a-th pixel's first slot on. For the
 /// raster order of image pixels that halves the work of omega on average, whatever order the
-/// caller numbered its source pixels in. The other half of F is mirrored. Threads take source
-/// pixels four at a time (interleaved, since the triangle shrinks), each with its own omegas.
+/// caller numbered its source pixels in.
+///
+/// Sources go eight at a time (a block): their omegas are interleaved into a panel (image pixel,
+/// 8 lanes), so that each entry (pixel, weight) of a gathered column costs one 8-lane load and
+/// FMA instead of eight scalar ones; the results G (F in that order, upper triangle) go to a
+/// contiguous strip per block. F's rows are then written once each, front to back, from the
+/// strips: F is S^2 doubles, beyond L2 at production sizes, so scattered writes or a separate
+/// mirror pass cost more than the arithmetic (measured: sma, S = 1500).
+/// Cost: fill, sum over s of nnz(s) x (pixels from its first slot on); gather, S^2 nnz / 16
+/// 8-lane FMAs (nnz the mean non-zeros per column); assembly, S^2 copies. Memory: S^2 / 2
+/// doubles of strips, and per thread 8 omegas and a panel of 8 M doubles.
 ///
 /// `fillOmega(thread, s, omega, from)` writes `(W T[:, s])` into `omega` (of `omegaSize` slots) at least
 /// at the slots `>= from`; `omegaSlot[m]` says where image pixel m's value sits in it.
@@ -15,80 +26,172 @@
 func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
                out: UnsafeMutableBufferPointer<Double>,
                fillOmega: (_ thread: Int, _ source: Int, _ omega: UnsafeMutablePointer<Double>, _ from: Int) -> Void) {
-    let sources = mapping.sourcePixels
+    typealias Lanes = SIMD8<Double>
+    let lanes = Lanes.scalarCount
+    let sources = mapping.sourcePixels, pixels = omegaSlot.count
     let start = mapping.columnStart
-    var firstSlot = [Int](repeating: Int.max, count: sources)
+    // Image pixels ranked by omega slot: the panel holds them in this order, so "from a slot on"
+    // is "from a rank on" whatever order the caller listed its pixels in.
+    let slotOfRank = omegaSlot.sorted()
+    var rankOf = [Int](repeating: 0, count: pixels)
+    for (r, m) in (0..<pixels).sorted(by: { omegaSlot[$0] < omegaSlot[$1] }).enumerated() { rankOf[m] = r }
+    var firstRank = [Int](repeating: Int.max, count: sources)
     for s in 0..<sources {
-        for e in start[s]..<start[s + 1] { firstSlot[s] = min(firstSlot[s], omegaSlot[mapping.columnPixel[e]]) }
+        for e in start[s]..<start[s + 1] { firstRank[s] = min(firstRank[s], rankOf[mapping.columnPixel[e]]) }
     }
-    let order = (0..<sources).sorted { firstSlot[$0] < firstSlot[$1] }
-    // The entries again, in that order, with their omega slots resolved.
-    var orderedStart = [0], orderedSlot: [Int] = [], orderedWeight: [Double] = []
+    let order = (0..<sources).sorted { firstRank[$0] < firstRank[$1] }
+    // The entries again, in that order, with their ranks resolved.
+    var orderedStart = [0], orderedRank: [Int] = [], orderedWeight: [Double] = []
     for s in order {
         for e in start[s]..<start[s + 1] {
-            orderedSlot.append(omegaSlot[mapping.columnPixel[e]])
+            orderedRank.append(rankOf[mapping.columnPixel[e]])
             orderedWeight.append(mapping.columnWeight[e])
         }
-        orderedStart.append(orderedSlot.count)
+        orderedStart.append(orderedRank.count)
     }
-    let tables = (Buffer(order), Buffer(orderedStart), Buffer(orderedSlot), Buffer(orderedWeight), Buffer(firstSlot))
-    let sourceAt = tables.0.buffer, entryStart = tables.1.buffer, slot = tables.2.buffer
-    let weight = tables.3.buffer, first = tables.4.buffer
-    let threads = Threads.count
-    // Up to four source pixels at a time, so each gathered entry (slot, weight) serves several
-    // omegas, as long as their omegas stay in L2 together (large masks: one at a time).
-    let omegaBytes = omegaSize * MemoryLayout<Double>.stride
-    let block = omegaBytes * 4 <= 640 << 10 ? 4 : (omegaBytes * 2 <= 640 << 10 ? 2 : 1)
-    let omegas = (0..<(threads * block)).map { _ in Scratch(omegaSize) }
-    let omegaPointers = Buffer(omegas.map { $0.pointer })
-    let f = out.baseAddress!
-    parallelFor((sources + block - 1) / block, threads: threads) { tid, q in
-        let a0 = q * block, count = min(block, sources - a0)
-        let o = omegaPointers.pointer + tid * block
+    let tables = (Buffer(order), Buffer(orderedStart), Buffer(orderedRank), Buffer(orderedWeight),
+                  Buffer(firstRank), Buffer(slotOfRank))
+    let sourceAt = tables.0.buffer, entryStart = tables.1.buffer, rank = tables.2.buffer
+    let weight = tables.3.buffer, first = tables.4.buffer, slotAt = tables.5.buffer
+    let threads = Threads.count, f = out.baseAddress!
+    // Per thread: one omega per lane and the panel.
+    let omegas = (0..<(threads * lanes)).map { _ in Scratch(omegaSize) }
+    let panels = (0..<threads).map { _ in Scratch(pixels * lanes) }
+    let omegaPointers = Buffer(omegas.map { $0.pointer }), panelPointers = Buffer(panels.map { $0.pointer })
+    // Block q's gathered values G(a, b) = F[sourceAt[a], sourceAt[b]], a in the block, b >= a0:
+    // a strip of (S - a0) x 8 lanes, written contiguously.
+    let blocks = (sources + lanes - 1) / lanes
+    let strips = Buffer<Double>(uninitialized: lanes * (blocks * sources - lanes * blocks * (blocks - 1) / 2))
+    @inline(__always) func strip(_ q: Int) -> UnsafeMutablePointer<Double> {
+        strips.pointer + lanes * (q * sources - lanes * q * (q - 1) / 2)
+    }
+    // Omegas, panel and strip of block q.
+    @inline(__always) func gather(_ tid: Int, _ q: Int) {
+        let a0 = q * lanes, count = min(lanes, sources - a0)
+        let omega = omegaPointers.pointer + tid * lanes, panel = panelPointers.pointer[tid]
+        let low = first[sourceAt[a0]]
+        guard low < pixels else {
+            strip(q).update(repeating: 0, count: (sources - a0) * lanes)
+            return
+        }
         for j in 0..<count where entryStart[a0 + j] < entryStart[a0 + j + 1] {
-            fillOmega(tid, sourceAt[a0 + j], o[j], first[sourceAt[a0 + j]])
+            let s = sourceAt[a0 + j]
+            fillOmega(tid, s, omega[j], slotAt[first[s]])
         }
-        // Omegas of missing lanes repeat the first: their sums are computed and not stored.
-        let o0 = o[0], o1 = o[count > 1 ? 1 : 0], o2 = o[count > 2 ? 2 : 0], o3 = o[count > 3 ? 3 : 0]
-        let rows = (0..<4).map { f + sourceAt[a0 + min($0, count - 1)] * sources }
-        let r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3]
-        // Columns b >= a0; those below a lane's own position are overwritten by the mirror.
-        for b in a0..<sources {
-            var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-            for e in entryStart[b]..<entryStart[b + 1] {
-                let k = slot[e], w = weight[e]
-                s0 += w * o0[k]
-                s1 += w * o1[k]
-                s2 += w * o2[k]
-                s3 += w * o3[k]
-            }
-            let column = sourceAt[b]
-            r3[column] = s3
-            r2[column] = s2
-            r1[column] = s1
-            r0[column] = s0
+        // Lanes of empty columns (and missing lanes) are zero; ranks below a lane's own first
+        // hold stale values, read only by pairs G(a, b) with b < a, which assembly never reads.
+        for j in 0..<lanes where j >= count || entryStart[a0 + j] == entryStart[a0 + j + 1] {
+            omega[j].update(repeating: 0, count: omegaSize)
         }
-        // Empty columns of T give zero rows of F.
-        for j in 0..<count where entryStart[a0 + j] == entryStart[a0 + j + 1] {
-            (f + sourceAt[a0 + j] * sources).update(repeating: 0, count: sources)
-        }
-    }
-    // Mirror: F[s, s'] is kept where s comes no later than s' in the order, in 32 x 32 tiles.
-    let position = Buffer([Int](repeating: 0, count: sources))
-    for a in 0..<sources { position.pointer[sourceAt[a]] = a }
-    let tile = 32, tiles = (sources + tile - 1) / tile
-    parallelFor(tiles, threads: threads) { ti in
-        let position = position.pointer
-        for tj in 0..<tiles {
-            for s in (ti * tile)..<min(sources, ti * tile + tile) {
-                let ps = position[s]
-                for sp in (tj * tile)..<min(sources, tj * tile + tile) where position[sp] < ps {
-                    f[s * sources + sp] = f[sp * sources + s]
+        let o0 = omega[0], o1 = omega[1], o2 = omega[2], o3 = omega[3]
+        let o4 = omega[4], o5 = omega[5], o6 = omega[6], o7 = omega[7]
+        // The panel: four ranks at a time where their slots are consecutive (along a row of the
+        // mask), as a transpose of eight 4-lane loads; one at a time elsewhere.
+        var r = low
+        while r < pixels {
+            let k = slotAt[r]
+            let line = UnsafeMutableRawPointer(panel + r * lanes)
+            if r + 4 <= pixels && slotAt[r + 3] == k + 3 {
+                @inline(__always) func load(_ o: UnsafeMutablePointer<Double>) -> SIMD4<Double> {
+                    UnsafeRawPointer(o + k).loadUnaligned(as: SIMD4<Double>.self)
                 }
+                let v0 = load(o0), v1 = load(o1), v2 = load(o2), v3 = load(o3)
+                let v4 = load(o4), v5 = load(o5), v6 = load(o6), v7 = load(o7)
+                for t in 0..<4 {
+                    line.storeBytes(of: Lanes(v0[t], v1[t], v2[t], v3[t], v4[t], v5[t], v6[t], v7[t]),
+                                    toByteOffset: t * 64, as: Lanes.self)
+                }
+                r += 4
+            } else {
+                line.storeBytes(of: Lanes(o0[k], o1[k], o2[k], o3[k], o4[k], o5[k], o6[k], o7[k]), as: Lanes.self)
+                r += 1
             }
         }
+        let p = UnsafeRawPointer(panel)
+        let out = UnsafeMutableRawPointer(strip(q))
+        for b in a0..<sources {
+            // Two sums, to halve the chain of dependent FMAs.
+            var sum = Lanes(), other = Lanes(), e = entryStart[b]
+            let end = entryStart[b + 1]
+            @inline(__always) func entry(_ e: Int) -> Lanes { p.loadUnaligned(fromByteOffset: rank[e] * 64, as: Lanes.self) }
+            while e + 2 <= end {
+                sum.addProduct(Lanes(repeating: weight[e]), entry(e))
+                other.addProduct(Lanes(repeating: weight[e + 1]), entry(e + 1))
+                e += 2
+            }
+            if e < end { sum.addProduct(Lanes(repeating: weight[e]), entry(e)) }
+            out.storeBytes(of: sum + other, toByteOffset: (b - a0) * 64, as: Lanes.self)
+        }
     }
-    withExtendedLifetime((omegas, omegaPointers, tables, position)) {}
+    // Assembly of F's rows of block q, once blocks 0...q are gathered: eight rows of F at a time. Their values in the order, G(a0 + j, b), are put
+    // together as 8-lane lines by b in `lines` (L2-resident): below the block, transposed from
+    // the earlier strips' 8 x 8 tiles; above it, the own strip's lines as they are. Then each row of F is
+    // written front to back (sequential stores: F is S^2 doubles, mostly beyond L2), reading
+    // line position[s'] for column s'.
+    let position = Buffer<Int>(uninitialized: sources)
+    for a in 0..<sources { position.pointer[sourceAt[a]] = a }
+    let lineBuffers = (0..<threads).map { _ in Scratch((sources + lanes) * lanes) }
+    let linePointers = Buffer(lineBuffers.map { $0.pointer })
+    @inline(__always) func assemble(_ tid: Int, _ q: Int) {
+        let a0 = q * lanes, count = min(lanes, sources - a0), own = strip(q)
+        let lines = linePointers.pointer[tid], position = position.pointer
+        // Tile q2 is 512 contiguous bytes at an address no hardware prefetcher guesses.
+        @inline(__always) func tile(_ q2: Int) -> UnsafeMutablePointer<Double> { strip(q2) + (a0 - q2 * lanes) * lanes }
+        let ahead = 16
+        for q2 in 0..<min(ahead, q) {
+            for i in 0..<lanes { swiftw_prefetch(tile(q2) + i * lanes) }
+        }
+        for q2 in 0..<q {
+            if q2 + ahead < q {
+                let next = tile(q2 + ahead)
+                for i in 0..<lanes { swiftw_prefetch(next + i * lanes) }
+            }
+            let t = tile(q2), b0 = q2 * lanes
+            for i in 0..<lanes {
+                for j in 0..<lanes { lines[(b0 + i) * lanes + j] = t[j * lanes + i] }
+            }
+        }
+        for i in 0..<lanes {
+            for j in 0..<lanes { lines[(a0 + i) * lanes + j] = j <= i ? own[i * lanes + j] : own[j * lanes + i] }
+        }
+        if a0 + lanes < sources {
+            (lines + (a0 + lanes) * lanes).update(from: own + lanes * lanes, count: (sources - a0 - lanes) * lanes)
+        }
+        let rows = (0..<lanes).map { f + sourceAt[a0 + min($0, count - 1)] * sources }
+        let r0 = rows[0], r1 = rows[1], r2 = rows[2], r3 = rows[3]
+        let r4 = rows[4], r5 = rows[5], r6 = rows[6], r7 = rows[7]
+        @inline(__always) func line(_ column: Int) -> Lanes {
+            UnsafeRawPointer(lines + position[column] * lanes).loadUnaligned(as: Lanes.self)
+        }
+        // Four columns at a time, transposed to one 4-lane store per row. Missing lanes repeat
+        // the last row: stored first, then overwritten by the right value.
+        var column = 0
+        while column + 4 <= sources {
+            let l0 = line(column), l1 = line(column + 1), l2 = line(column + 2), l3 = line(column + 3)
+            @inline(__always) func put(_ row: UnsafeMutablePointer<Double>, _ j: Int) {
+                UnsafeMutableRawPointer(row + column).storeBytes(of: SIMD4(l0[j], l1[j], l2[j], l3[j]), as: SIMD4<Double>.self)
+            }
+            put(r7, 7); put(r6, 6); put(r5, 5); put(r4, 4); put(r3, 3); put(r2, 2); put(r1, 1); put(r0, 0)
+            column += 4
+        }
+        while column < sources {
+            let l = line(column)
+            r7[column] = l[7]; r6[column] = l[6]; r5[column] = l[5]; r4[column] = l[4]
+            r3[column] = l[3]; r2[column] = l[2]; r1[column] = l[1]; r0[column] = l[0]
+            column += 1
+        }
+    }
+    // Rounds of blocks, gathered then assembled, so that a block's own strip is still in cache
+    // when its rows are written (one block per round on one thread, where nothing waits).
+    let round = threads == 1 ? 1 : 8 * threads
+    var done = 0
+    while done < blocks && !Interrupt.requested {
+        let base = done, end = min(blocks, done + round)
+        parallelFor(end - base, threads: threads) { tid, i in gather(tid, base + i) }
+        parallelFor(end - base, threads: threads) { tid, i in assemble(tid, base + i) }
+        done = end
+    }
+    withExtendedLifetime((omegas, panels, omegaPointers, panelPointers, tables, strips, position, lineBuffers, linePointers)) {}
 }
 
 /// `F = T^T W T` from the w-tilde matrix W (M, M) in memory. Omega is `sum w W[m, :]` over the

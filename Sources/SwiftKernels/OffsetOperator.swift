@@ -142,39 +142,39 @@ public final class OffsetOperator {
         let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
         let nativeRows = native.rows, nativeCols = native.cols
         let spanLow = spanLow.pointer, spanHigh = spanHigh.pointer
-        SwiftKernels.curvature(mapping, omegaSize: height * width + 8, omegaSlot: slots, out: out) { _, s, omega, from in
-            let first = start[s], last = start[s + 1]
+        // Per thread, the column's entries as (table offset, weight), padded to a multiple of four
+        // by zero weights: entry e's window for box row r starts at table + r side + lo + offset.
+        var widest = 0
+        for s in 0..<mapping.sourcePixels { widest = max(widest, start[s + 1] - start[s]) }
+        let padded = (widest + 3) & ~3, threads = Threads.count
+        let offsets = Buffer<Int>(threads * padded, repeating: 0), weights = Scratch(threads * padded)
+        SwiftKernels.curvature(mapping, omegaSize: height * width + 8, omegaSlot: slots, out: out) { tid, s, omega, from in
+            let first = start[s], nnz = start[s + 1] - first, groups = (nnz + 3) / 4
+            let offset = offsets.pointer + tid * padded, a = weights.pointer + tid * padded
+            for k in 0..<(4 * groups) {
+                let p = pixel[first + min(k, nnz - 1)]
+                offset[k] = (height - 1 - nativeRows[p]) * side + width - 1 - nativeCols[p]
+                a[k] = k < nnz ? weight[first + k] : 0
+            }
             for r in (from / width)..<height where spanLow[r] <= spanHigh[r] {
                 // Whole vectors: the update may run up to 7 slots past the span, into slots no
                 // gather reads (outside every span, or the next row's span, which is overwritten
                 // when its row comes) or into the padding of omega and the table.
                 let lo = spanLow[r], count = (spanHigh[r] - lo + 8) & ~7
-                let target = omega + r * width + lo
-                // Where entry e's window starts in the table for this row segment.
-                @inline(__always) func window(_ e: Int) -> UnsafePointer<Double> {
-                    let p = pixel[e]
-                    return UnsafePointer(e0 + (r - nativeRows[p] + height - 1) * side + lo - nativeCols[p] + width - 1)
+                let target = omega + r * width + lo, base = UnsafePointer(e0 + r * side + lo)
+                // Eight entries per pass over the row segment (then four): the target is loaded
+                // and stored once per pass.
+                var g = 0
+                while g + 2 <= groups {
+                    accumulateWindows8(target, base, offset + 4 * g, a + 4 * g, count, accumulate: g > 0)
+                    g += 2
                 }
-                var e = first
-                // Four entries per pass over the row: the target is loaded and stored once per four.
-                if e + 4 <= last {
-                    axpy4(target, weight[e], window(e), weight[e + 1], window(e + 1),
-                          weight[e + 2], window(e + 2), weight[e + 3], window(e + 3), count, accumulate: false)
-                    e += 4
-                } else {
-                    target.update(repeating: 0, count: count)
-                }
-                while e + 4 <= last {
-                    axpy4(target, weight[e], window(e), weight[e + 1], window(e + 1),
-                          weight[e + 2], window(e + 2), weight[e + 3], window(e + 3), count, accumulate: true)
-                    e += 4
-                }
-                while e < last {
-                    axpy(target, weight[e], window(e), count)
-                    e += 1
+                if g < groups {
+                    accumulateWindows4(target, base, offset + 4 * g, a + 4 * g, count, accumulate: g > 0)
                 }
             }
         }
+        withExtendedLifetime((offsets, weights)) {}
     }
 
     /// The kernel's spectrum on the (P1, P2) grid: real parts of rfft2 of the kernel image, the
@@ -235,5 +235,52 @@ public final class OffsetOperator {
                         stride: width, scale: 1, threads: 1)
         }
         withExtendedLifetime((images, spectra, imagePointers, spectrumPointers)) {}
+    }
+}
+
+/// `y[0..<n] = (accumulate ? y : 0) + sum_k a[k] x[offset[k] + i]`, k < 8, n a multiple of 8:
+/// eight windows of a table added in one pass over y.
+@inline(__always)
+func accumulateWindows8(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
+                        _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, _ n: Int, accumulate: Bool) {
+    let x0 = x + offset[0], x1 = x + offset[1], x2 = x + offset[2], x3 = x + offset[3]
+    let x4 = x + offset[4], x5 = x + offset[5], x6 = x + offset[6], x7 = x + offset[7]
+    let a0 = Vec(repeating: a[0]), a1 = Vec(repeating: a[1]), a2 = Vec(repeating: a[2]), a3 = Vec(repeating: a[3])
+    let a4 = Vec(repeating: a[4]), a5 = Vec(repeating: a[5]), a6 = Vec(repeating: a[6]), a7 = Vec(repeating: a[7])
+    var i = 0
+    @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec { UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self) }
+    while i < n {
+        let py = UnsafeMutableRawPointer(y + i)
+        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec()
+        var w = a1 * load(x1)
+        v.addProduct(a0, load(x0))
+        w.addProduct(a3, load(x3))
+        v.addProduct(a2, load(x2))
+        w.addProduct(a5, load(x5))
+        v.addProduct(a4, load(x4))
+        w.addProduct(a7, load(x7))
+        v.addProduct(a6, load(x6))
+        py.storeBytes(of: v + w, as: Vec.self)
+        i += 8
+    }
+}
+
+/// `accumulateWindows8` for four windows.
+@inline(__always)
+func accumulateWindows4(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
+                        _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, _ n: Int, accumulate: Bool) {
+    let x0 = x + offset[0], x1 = x + offset[1], x2 = x + offset[2], x3 = x + offset[3]
+    let a0 = Vec(repeating: a[0]), a1 = Vec(repeating: a[1]), a2 = Vec(repeating: a[2]), a3 = Vec(repeating: a[3])
+    var i = 0
+    @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec { UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self) }
+    while i < n {
+        let py = UnsafeMutableRawPointer(y + i)
+        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec()
+        var w = a1 * load(x1)
+        v.addProduct(a0, load(x0))
+        w.addProduct(a3, load(x3))
+        v.addProduct(a2, load(x2))
+        py.storeBytes(of: v + w, as: Vec.self)
+        i += 8
     }
 }

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _swiftw
 from ._threads import get_num_threads
-from ._validate import choice, count, floats, indices, output
+from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
 from .likelihood import (
     _log_likelihood_from_parts,
@@ -176,7 +176,7 @@ def curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
     preload = floats(curvature_preload, "curvature_preload", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index)
-    out = output((s, s), "the curvature matrix")
+    out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
     _swiftw.aa_curvature_preload(out, preload, native, *arrays, s, METHODS[choice(method, "method", tuple(METHODS))])
     return out
 
@@ -219,7 +219,7 @@ def log_likelihood_function_via_w_tilde_from(
     w = floats(w_tilde, "w_tilde", 2)
 
     def curvature(pixels):
-        out = output((pixels, pixels), "the curvature matrix")
+        out = output((pixels, pixels), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
         _swiftw.aa_curvature_w_tilde(out, w, *mapping, pixels)
         return out
 
@@ -248,7 +248,7 @@ def log_likelihood_function_via_w_compact_from(
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
 
     def curvature(pixels):
-        out = output((pixels, pixels), "the curvature matrix")
+        out = output((pixels, pixels), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
         _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels, METHODS["auto"])
         return out
 

@@ -6,7 +6,7 @@ import weakref
 import numpy as np
 
 from . import _swiftw
-from ._validate import choice, floats, indices, output
+from ._validate import CURVATURE_SCRATCH, choice, floats, indices, output
 from .curvature import METHODS, _mapping, sparse_mapping_matrix_transpose_matmul
 from .likelihood import _log_likelihood_from_parts, _neighbours
 
@@ -58,7 +58,7 @@ class CurvatureOperator:
         `curvature_matrix_via_w_compact_sparse_mapping_matrix_from`."""
         m = choice(method, "method", tuple(METHODS))
         idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-        out = output((s, s), "the curvature matrix")
+        out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
         _swiftw.operator_curvature(out, idx, w, self._handle, s, METHODS[m])
         return out
 
