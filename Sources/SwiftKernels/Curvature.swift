@@ -1,3 +1,4 @@
+import Glibc
 import SwiftwABI
 
 /// The curvature matrix `F = T^T W T` for a sparse mapping T.
@@ -181,17 +182,46 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
             column += 1
         }
     }
-    // Rounds of blocks, gathered then assembled, so that a block's own strip is still in cache
-    // when its rows are written (one block per round on one thread, where nothing waits).
-    let round = threads == 1 ? 1 : 8 * threads
-    var done = 0
-    while done < blocks && !Interrupt.requested {
-        let base = done, end = min(blocks, done + round)
-        parallelFor(end - base, threads: threads) { tid, i in gather(tid, base + i) }
-        parallelFor(end - base, threads: threads) { tid, i in assemble(tid, base + i) }
-        done = end
+    // Tasks in one queue, taken in order by the threads: gather q, and assemble q - lag once
+    // blocks 0...q - lag are gathered, so that writing F (memory-bound) overlaps gathering
+    // (compute-bound) and a block's strip is still in cache when its rows are written. A thread
+    // waits only for tasks other running threads took before it (and stops on an interrupt),
+    // so it never waits for work nobody runs, however many threads Dispatch gives us.
+    let lag = min(blocks, threads == 1 ? 0 : 2 * threads)
+    var tasks: [Int] = []  // q >= 0: gather q; q < 0: assemble -q - 1
+    for q in 0..<blocks {
+        tasks.append(q)
+        if q >= lag { tasks.append(-(q - lag) - 1) }
     }
-    withExtendedLifetime((omegas, panels, omegaPointers, panelPointers, tables, strips, position, lineBuffers, linePointers)) {}
+    for q in (blocks - lag)..<blocks { tasks.append(-q - 1) }
+    let queue = Buffer<Int64>(blocks + 1, repeating: 0)  // [0]: next task; [1 + q]: block q gathered
+    let taskList = Buffer(tasks)
+    parallelRanges(threads, threads: threads) { tid, _ in
+        let next = queue.pointer, gathered = queue.pointer + 1
+        var known = 0  // blocks 0..<known are gathered
+        while !Interrupt.requested {
+            let t = Int(swiftw_fetch_add(next, 1))
+            guard t < taskList.count else { return }
+            let task = taskList.pointer[t]
+            if task >= 0 {
+                gather(tid, task)
+                swiftw_store_release(gathered + task, 1)
+                continue
+            }
+            let q = -task - 1
+            while known <= q {
+                if swiftw_load_acquire(gathered + known) != 0 {
+                    known += 1
+                } else if Interrupt.requested {
+                    return
+                } else {
+                    sched_yield()
+                }
+            }
+            assemble(tid, q)
+        }
+    }
+    withExtendedLifetime((omegas, panels, omegaPointers, panelPointers, tables, strips, position, lineBuffers, linePointers, queue, taskList)) {}
 }
 
 /// `F = T^T W T` from the w-tilde matrix W (M, M) in memory. Omega is `sum w W[m, :]` over the
