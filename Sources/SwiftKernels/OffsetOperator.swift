@@ -113,10 +113,11 @@ public final class OffsetOperator {
     }
 
     /// FFT work per point and log2 point of one column, relative to one direct multiply-add:
-    /// measured on this machine kind (AVX2, one thread) at the sma, alma and alma_high presets,
-    /// where the fill of omega took 1.3e-10 s per direct unit and 2.3e-10 s per FFT unit (the
-    /// gather of F is the same for both methods). See BENCHMARKS.md.
-    static let fftFactor = 1.8
+    /// measured on this machine kind (AVX2, one thread) at the sma, alma and alma_high presets
+    /// on Delaunay and rectangular meshes, where a whole F took 0.8-0.9e-10 s per direct unit
+    /// (1.6e-10 at sma, where the gather and writing F dominate) and 2.1-2.3e-10 s per FFT
+    /// point-log2-point. See BENCHMARKS.md.
+    static let fftFactor = 2.8
 
     static func fftSize(_ height: Int, _ width: Int) -> (Int, Int) {
         (nextSmooth(2 * height - 1), nextSmoothEven(2 * width - 1))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
 import json
 import math
@@ -68,6 +69,9 @@ class Size:
         Length and number of arrays of the fma group.
     K_nominal : int or None
         The K a preset stands for when `K` is a smaller stand-in (F's cost does not depend on K).
+    mesh : str
+        The source mesh: "delaunay" (B = 3 barycentric weights) or "rectangular" (a square grid
+        of S = n^2 nodes over the mask, B = 4 bilinear weights).
     """
 
     N: int = 30
@@ -79,22 +83,29 @@ class Size:
     n: int = 10**6
     arrays: int = 4
     K_nominal: int | None = None
+    mesh: str = "delaunay"
 
 
 _MEDIUM_F = Size(N=100, K=10**4, S=1000)
 SIZES: dict[str, dict[str, Size]] = {
     "ci": dict(fma=Size(n=10**5), w_tilde=Size(N=12, K=128), w_compact=Size(N=16, K=256),
                w_tilde_data=Size(N=16, K=256), curvature_matrix=Size(N=20, K=256, S=64),
+               curvature_rectangular=Size(N=20, K=256, S=49, B=4, mesh="rectangular"),
                log_likelihood=Size(N=20, K=256, S=64)),
     "small": dict(fma=Size(n=10**6, arrays=4), w_tilde=Size(N=30, K=1024), w_compact=Size(N=30, K=1024),
                   w_tilde_data=Size(N=30, K=1024), curvature_matrix=Size(N=30, K=1024, S=256),
                   log_likelihood=Size(N=30, K=1024, S=256), cold_start=Size(N=30, K=1024)),
     "medium": dict(fma=Size(n=10**7, arrays=8), w_compact=Size(N=60, K=10**5), w_tilde_data=Size(N=60, K=10**5),
                    curvature_matrix=_MEDIUM_F, log_likelihood=_MEDIUM_F, cold_start=Size(N=30, K=1024)),
-    "sma": dict(curvature_matrix=Size(N=70, pixel_scale=0.1, radius=3.5, K=190, S=1500)),
-    "alma": dict(curvature_matrix=Size(N=140, pixel_scale=0.05, radius=3.5, K=4096, K_nominal=10**6, S=1500)),
+    "sma": dict(curvature_matrix=Size(N=70, pixel_scale=0.1, radius=3.5, K=190, S=1500),
+                curvature_rectangular=Size(N=70, pixel_scale=0.1, radius=3.5, K=190, S=784, B=4, mesh="rectangular")),
+    "alma": dict(curvature_matrix=Size(N=140, pixel_scale=0.05, radius=3.5, K=4096, K_nominal=10**6, S=1500),
+                 curvature_rectangular=Size(N=140, pixel_scale=0.05, radius=3.5, K=4096, K_nominal=10**6, S=784, B=4,
+                                            mesh="rectangular")),
     "alma_high": dict(curvature_matrix=Size(N=280, pixel_scale=0.025, radius=3.5, K=4096, K_nominal=5 * 10**6,
-                                            S=1500)),
+                                            S=1500),
+                      curvature_rectangular=Size(N=280, pixel_scale=0.025, radius=3.5, K=4096, K_nominal=5 * 10**6,
+                                                 S=784, B=4, mesh="rectangular")),
     # Science scale (issue 4): w_compact by swiftw's NUFFT against FINUFFT; the exact sum would take hours.
     "science": dict(nufft=Size(N=300, K=10**7, pixel_scale=0.05)),
 }
@@ -253,6 +264,8 @@ class Problem:
 
     @cached_property
     def _mapping(self):
+        if self.size.mesh == "rectangular":
+            return self._rectangular_mapping
         tri, pixels = self._mesh
         simplex = tri.find_simplex(pixels)
         if np.any(simplex < 0):
@@ -262,6 +275,24 @@ class Problem:
         weights = np.concatenate([bary, 1.0 - bary.sum(axis=1, keepdims=True)], axis=1)
         indexes = tri.simplices[simplex].astype(np.int64)
         return np.ascontiguousarray(indexes), np.ascontiguousarray(np.clip(weights, 0.0, 1.0))
+
+    @cached_property
+    def _rectangular_mapping(self):
+        """Bilinear weights on a square grid of n x n = S nodes spanning the mask (B = 4)."""
+        n = int(round(np.sqrt(self.size.S)))
+        if n * n != self.size.S or self.size.B != 4:
+            raise ValueError("a rectangular mesh needs S = n^2 and B = 4")
+        centre = (self.size.N - 1) / 2.0
+        pixels = self.native_index_for_slim_index.astype(np.float64) - centre
+        extent = float(np.max(np.abs(pixels))) + 0.5
+        spacing = 2 * extent / (n - 1)
+        position = (pixels + extent) / spacing
+        cell = np.clip(np.floor(position).astype(np.int64), 0, n - 2)
+        t = position - cell
+        (i, j), (ty, tx) = cell.T, t.T
+        indexes = np.stack([i * n + j, i * n + j + 1, (i + 1) * n + j, (i + 1) * n + j + 1], axis=1)
+        weights = np.stack([(1 - ty) * (1 - tx), (1 - ty) * tx, ty * (1 - tx), ty * tx], axis=1)
+        return np.ascontiguousarray(indexes), np.ascontiguousarray(weights)
 
     @property
     def pix_indexes_for_sub_slim_index(self) -> np.ndarray:
@@ -537,7 +568,8 @@ def _k_text(p: Problem) -> str:
 
 
 def _f_text(p: Problem) -> str:
-    return (f"{_grid_text(p)}, pixel scale {p.pixel_scale}\", S={p.size.S}, B={p.size.B} Delaunay "
+    mesh = "Delaunay" if p.size.mesh == "delaunay" else "rectangular (bilinear)"
+    return (f"{_grid_text(p)}, pixel scale {p.pixel_scale}\", S={p.size.S}, B={p.size.B} {mesh} "
             f"(~{p.nonzeros_per_column():.0f} non-zeros per source column), w_compact from {_k_text(p)}")
 
 
@@ -677,8 +709,13 @@ GROUPS: dict[str, Group] = {
     ),
 }
 
-GROUP_ORDER = ("fma", "w_tilde", "w_compact", "w_tilde_data", "curvature_matrix", "log_likelihood", "cold_start",
-               "nufft")
+# The same rows on a rectangular source mesh (issue 6: S = 784, B = 4 beside the Delaunay S = 1500, B = 3).
+GROUPS["curvature_rectangular"] = dataclasses.replace(
+    GROUPS["curvature_matrix"], name="curvature_rectangular",
+    title="the curvature matrix F = T^T W T (S, S), rectangular source mesh")
+
+GROUP_ORDER = ("fma", "w_tilde", "w_compact", "w_tilde_data", "curvature_matrix", "curvature_rectangular",
+               "log_likelihood", "cold_start", "nufft")
 
 
 # ================================================================================================
