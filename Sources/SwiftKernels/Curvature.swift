@@ -62,7 +62,8 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
     // Block q's gathered values G(a, b) = F[sourceAt[a], sourceAt[b]], a in the block, b >= a0:
     // a strip of (S - a0) x 8 lanes, written contiguously.
     let blocks = (sources + lanes - 1) / lanes
-    let strips = Buffer<Double>(uninitialized: lanes * (blocks * sources - lanes * blocks * (blocks - 1) / 2))
+    // (Plus one 8 x 8 tile: a partial last block's assembly reads whole tiles, rows past S too.)
+    let strips = Buffer<Double>(uninitialized: lanes * (blocks * sources - lanes * blocks * (blocks - 1) / 2 + lanes))
     @inline(__always) func strip(_ q: Int) -> UnsafeMutablePointer<Double> {
         strips.pointer + lanes * (q * sources - lanes * q * (q - 1) / 2)
     }

@@ -122,6 +122,26 @@ final class CurvatureTests: XCTestCase {
         }
     }
 
+    func testMemoryPoolReusesLargeBlocks() {
+        // An odd size, so that no block parked by another test fits it better.
+        let bytes = 3 * MemoryPool.minimumBytes + 7 * 4096
+        let (a, sizeA) = MemoryPool.allocate(bytes: bytes)
+        MemoryPool.release(a, bytes: sizeA)
+        let (b, sizeB) = MemoryPool.allocate(bytes: bytes - 64)
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(sizeA, sizeB)
+        MemoryPool.release(b, bytes: sizeB)
+        // A request of less than half the block gets a block of its own.
+        let (c, sizeC) = MemoryPool.allocate(bytes: MemoryPool.minimumBytes)
+        XCTAssertNotEqual(c, b)
+        MemoryPool.release(c, bytes: sizeC)
+        // Huge-page blocks are whole 2 MB pages, 2 MB aligned.
+        let (d, sizeD) = MemoryPool.allocate(bytes: MemoryPool.hugeBytes + 1)
+        XCTAssertEqual(sizeD, 2 * MemoryPool.hugeBytes)
+        XCTAssertEqual(Int(bitPattern: d) % MemoryPool.hugeBytes, 0)
+        MemoryPool.release(d, bytes: sizeD)
+    }
+
     func testIndexOutsideSourcesThrows() {
         let indexes: [Int64] = [0, 1, -1, 2, 5, 0], weights = [Double](repeating: 1, count: 6)
         XCTAssertThrowsError(try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in

@@ -859,6 +859,10 @@ def _time_once(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 SLOW = 2.0  # seconds: a call this slow is timed once per column (a warm-up call then counts)
+# Seconds of rest before each implementation is timed: the thread pools of the row before (OpenBLAS,
+# OpenMP under Numba, XLA's) spin for a while after their last call, on the cores the next row
+# would use; measured here, swiftw's one-thread F at sma took 11 ms right after them, 8 ms after a rest.
+SETTLE = 0.3
 
 
 def _plan(seconds: float) -> tuple[int, int]:
@@ -879,6 +883,7 @@ def measure(run: Run, prior: list[float] = ()) -> dict[str, Any]:
     one, a warm-up call runs first (at this thread count); it counts as a sample if it is slow.
     """
     times = list(prior)
+    time.sleep(SETTLE)
     if not times:
         warm = _time_once(run.call)[0]
         if warm >= SLOW:
