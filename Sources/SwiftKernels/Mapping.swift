@@ -241,36 +241,3 @@ public func axpy(_ y: UnsafeMutablePointer<Double>, _ a: Double, _ x: UnsafePoin
         i += 1
     }
 }
-
-/// `y[0..<n] = (accumulate ? y : 0) + a0 x0 + a1 x1 + a2 x2 + a3 x3`: four axpys for one load and
-/// one store of y.
-@inline(__always)
-public func axpy4(_ y: UnsafeMutablePointer<Double>,
-                  _ a0: Double, _ x0: UnsafePointer<Double>, _ a1: Double, _ x1: UnsafePointer<Double>,
-                  _ a2: Double, _ x2: UnsafePointer<Double>, _ a3: Double, _ x3: UnsafePointer<Double>,
-                  _ n: Int, accumulate: Bool) {
-    let v0 = Vec(repeating: a0), v1 = Vec(repeating: a1), v2 = Vec(repeating: a2), v3 = Vec(repeating: a3)
-    var i = 0
-    @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec {
-        UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self)
-    }
-    while i + 8 <= n {
-        let py = UnsafeMutableRawPointer(y + i)
-        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec()
-        v.addProduct(v0, load(x0))
-        v.addProduct(v1, load(x1))
-        v.addProduct(v2, load(x2))
-        v.addProduct(v3, load(x3))
-        py.storeBytes(of: v, as: Vec.self)
-        i += 8
-    }
-    while i < n {
-        var v = accumulate ? y[i] : 0
-        v += a0 * x0[i]
-        v += a1 * x1[i]
-        v += a2 * x2[i]
-        v += a3 * x3[i]
-        y[i] = v
-        i += 1
-    }
-}

@@ -167,11 +167,11 @@ public final class OffsetOperator {
                 // and stored once per pass.
                 var g = 0
                 while g + 2 <= groups {
-                    accumulateWindows8(target, base, offset + 4 * g, a + 4 * g, count, accumulate: g > 0)
+                    accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: true, accumulate: g > 0)
                     g += 2
                 }
                 if g < groups {
-                    accumulateWindows4(target, base, offset + 4 * g, a + 4 * g, count, accumulate: g > 0)
+                    accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: false, accumulate: g > 0)
                 }
             }
         }
@@ -239,39 +239,17 @@ public final class OffsetOperator {
     }
 }
 
-/// `y[0..<n] = (accumulate ? y : 0) + sum_k a[k] x[offset[k] + i]`, k < 8, n a multiple of 8:
-/// eight windows of a table added in one pass over y.
+/// `y[0..<n] = (accumulate ? y : 0) + sum_k a[k] x[offset[k] + i]`, k < 8 (or k < 4 when not
+/// `eight`), n a multiple of 8: that many windows of a table added in one pass over y.
 @inline(__always)
-func accumulateWindows8(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
-                        _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, _ n: Int, accumulate: Bool) {
-    let x0 = x + offset[0], x1 = x + offset[1], x2 = x + offset[2], x3 = x + offset[3]
-    let x4 = x + offset[4], x5 = x + offset[5], x6 = x + offset[6], x7 = x + offset[7]
-    let a0 = Vec(repeating: a[0]), a1 = Vec(repeating: a[1]), a2 = Vec(repeating: a[2]), a3 = Vec(repeating: a[3])
-    let a4 = Vec(repeating: a[4]), a5 = Vec(repeating: a[5]), a6 = Vec(repeating: a[6]), a7 = Vec(repeating: a[7])
-    var i = 0
-    @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec { UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self) }
-    while i < n {
-        let py = UnsafeMutableRawPointer(y + i)
-        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec()
-        var w = a1 * load(x1)
-        v.addProduct(a0, load(x0))
-        w.addProduct(a3, load(x3))
-        v.addProduct(a2, load(x2))
-        w.addProduct(a5, load(x5))
-        v.addProduct(a4, load(x4))
-        w.addProduct(a7, load(x7))
-        v.addProduct(a6, load(x6))
-        py.storeBytes(of: v + w, as: Vec.self)
-        i += 8
+func accumulateWindows(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
+                       _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, _ n: Int,
+                       eight: Bool, accumulate: Bool) {
+    @inline(__always) func window(_ k: Int) -> (UnsafePointer<Double>, Vec) {
+        k < 4 || eight ? (x + offset[k], Vec(repeating: a[k])) : (x, Vec())
     }
-}
-
-/// `accumulateWindows8` for four windows.
-@inline(__always)
-func accumulateWindows4(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
-                        _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, _ n: Int, accumulate: Bool) {
-    let x0 = x + offset[0], x1 = x + offset[1], x2 = x + offset[2], x3 = x + offset[3]
-    let a0 = Vec(repeating: a[0]), a1 = Vec(repeating: a[1]), a2 = Vec(repeating: a[2]), a3 = Vec(repeating: a[3])
+    let (x0, a0) = window(0), (x1, a1) = window(1), (x2, a2) = window(2), (x3, a3) = window(3)
+    let (x4, a4) = window(4), (x5, a5) = window(5), (x6, a6) = window(6), (x7, a7) = window(7)
     var i = 0
     @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec { UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self) }
     while i < n {
@@ -281,6 +259,12 @@ func accumulateWindows4(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Do
         v.addProduct(a0, load(x0))
         w.addProduct(a3, load(x3))
         v.addProduct(a2, load(x2))
+        if eight {
+            w.addProduct(a5, load(x5))
+            v.addProduct(a4, load(x4))
+            w.addProduct(a7, load(x7))
+            v.addProduct(a6, load(x6))
+        }
         py.storeBytes(of: v + w, as: Vec.self)
         i += 8
     }
