@@ -58,16 +58,21 @@ public func swiftwOperatorCreate(_ a: ArrayList, _ na: Int64, _ x: NumberList, _
     }
 }
 
+/// The operator of numbers[0] (a handle) and the mapping of arrays 1, 2 (pix_indexes,
+/// pix_weights) onto numbers[1] source pixels, checked against the operator's image pixels.
+private func operatorAndMapping(_ args: Arguments) throws -> (OffsetOperator, SparseMapping) {
+    let op = try registry.get(try args.integer(0, "handle", atLeast: 1))
+    return (op, try sparseMapping(args, 1, rows: op.native.count, pixels: try args.integer(1, "pixels")))
+}
+
 /// The operator's F: arrays (out (S, S), pix_indexes, pix_weights), numbers (handle, pixels, method).
 @_cdecl("swiftw_operator_curvature")
 public func swiftwOperatorCurvature(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 3, what: "arrays")
-        let op = try registry.get(try args.integer(0, "handle", atLeast: 1))
-        let pixels = try args.integer(1, "pixels")
-        let mapping = try sparseMapping(args, 1, rows: op.native.count, pixels: pixels)
-        let out = try args.output(0, "out", shape: [pixels, pixels])
+        let (op, mapping) = try operatorAndMapping(args)
+        let out = try args.output(0, "out", shape: [mapping.sourcePixels, mapping.sourcePixels])
         op.curvature(mapping, method: try args.method(2), out: out)
     }
 }
@@ -79,8 +84,7 @@ public func swiftwOperatorCosts(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ 
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 3, what: "arrays")
-        let op = try registry.get(try args.integer(0, "handle", atLeast: 1))
-        let mapping = try sparseMapping(args, 1, rows: op.native.count, pixels: try args.integer(1, "pixels"))
+        let (op, mapping) = try operatorAndMapping(args)
         let out = try args.output(0, "out", shape: [2])
         let (direct, fft) = op.costs(mapping)
         out[0] = direct

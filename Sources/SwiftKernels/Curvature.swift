@@ -33,9 +33,10 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
     let start = mapping.columnStart
     // Image pixels ranked by omega slot: the panel holds them in this order, so "from a slot on"
     // is "from a rank on" whatever order the caller listed its pixels in.
-    let slotOfRank = omegaSlot.sorted()
+    let byRank = (0..<pixels).sorted { omegaSlot[$0] < omegaSlot[$1] }
+    let slotOfRank = byRank.map { omegaSlot[$0] }
     var rankOf = [Int](repeating: 0, count: pixels)
-    for (r, m) in (0..<pixels).sorted(by: { omegaSlot[$0] < omegaSlot[$1] }).enumerated() { rankOf[m] = r }
+    for (r, m) in byRank.enumerated() { rankOf[m] = r }
     var firstRank = [Int](repeating: Int.max, count: sources)
     for s in 0..<sources {
         for e in start[s]..<start[s + 1] { firstRank[s] = min(firstRank[s], rankOf[mapping.columnPixel[e]]) }
@@ -125,11 +126,11 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
             out.storeBytes(of: sum + other, toByteOffset: (b - a0) * 64, as: Lanes.self)
         }
     }
-    // Assembly of F's rows of block q, once blocks 0...q are gathered: eight rows of F at a time. Their values in the order, G(a0 + j, b), are put
-    // together as 8-lane lines by b in `lines` (L2-resident): below the block, transposed from
-    // the earlier strips' 8 x 8 tiles; above it, the own strip's lines as they are. Then each row of F is
-    // written front to back (sequential stores: F is S^2 doubles, mostly beyond L2), reading
-    // line position[s'] for column s'.
+    // Assembly of block q's eight rows of F, once blocks 0...q are gathered. Their values in the
+    // order, G(a0 + j, b), are put together as 8-lane lines by b in `lines` (L2-resident): below
+    // the block, transposed from the earlier strips' 8 x 8 tiles; above it, the own strip's lines
+    // as they are. Then each row of F is written front to back (sequential stores: F is S^2
+    // doubles, mostly beyond L2), reading line position[s'] for column s'.
     let position = Buffer<Int>(uninitialized: sources)
     for a in 0..<sources { position.pointer[sourceAt[a]] = a }
     let lineBuffers = (0..<threads).map { _ in Scratch((sources + lanes) * lanes) }
@@ -197,6 +198,7 @@ func curvature(_ mapping: SparseMapping, omegaSize: Int, omegaSlot: [Int],
     for q in (blocks - lag)..<blocks { tasks.append(-q - 1) }
     let queue = Buffer<Int64>(blocks + 1, repeating: 0)  // [0]: next task; [1 + q]: block q gathered
     let taskList = Buffer(tasks)
+    // One worker per thread (each takes tasks until the queue is empty).
     parallelRanges(threads, threads: threads) { tid, _ in
         let next = queue.pointer, gathered = queue.pointer + 1
         var known = 0  // blocks 0..<known are gathered
