@@ -143,39 +143,46 @@ public final class OffsetOperator {
         let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
         let nativeRows = native.rows, nativeCols = native.cols
         let spanLow = spanLow.pointer, spanHigh = spanHigh.pointer
-        // Per thread, the column's entries as (table offset, weight), padded to a multiple of four
-        // by zero weights: entry e's window for box row r starts at table + r side + lo + offset.
+        // Per thread and lane: the column's entries as (table offset, weight), padded to a
+        // multiple of four by zero weights (entry e's window for box row r starts at
+        // table + r side + lo + offset), their number of groups of four, and a row of omega.
         var widest = 0
         for s in 0..<mapping.sourcePixels { widest = max(widest, start[s + 1] - start[s]) }
-        let padded = (widest + 3) & ~3, threads = Threads.count
-        let offsets = Buffer<Int>(threads * padded, repeating: 0), weights = Scratch(threads * padded)
-        SwiftKernels.curvature(mapping, omegaSize: height * width + 8, omegaSlot: slots, out: out) { tid, s, omega, from in
+        let padded = (widest + 3) & ~3, threads = Threads.count, lanes = 8, rowSize = width + 8
+        let offsets = Buffer<Int>(threads * lanes * padded, repeating: 0), weights = Scratch(threads * lanes * padded)
+        let groupCounts = Buffer<Int>(threads * lanes, repeating: 0), omegaRows = Scratch(threads * lanes * rowSize)
+        SwiftKernels.curvature(mapping, rows: height, width: width, omegaSlot: slots, threads: threads, out: out, begin: { tid, lane, s, _ in
             let first = start[s], nnz = start[s + 1] - first, groups = (nnz + 3) / 4
-            let offset = offsets.pointer + tid * padded, a = weights.pointer + tid * padded
+            let slot = tid * lanes + lane
+            let offset = offsets.pointer + slot * padded, a = weights.pointer + slot * padded
             for k in 0..<(4 * groups) {
                 let p = pixel[first + min(k, nnz - 1)]
                 offset[k] = (height - 1 - nativeRows[p]) * side + width - 1 - nativeCols[p]
                 a[k] = k < nnz ? weight[first + k] : 0
             }
-            for r in (from / width)..<height where spanLow[r] <= spanHigh[r] {
-                // Whole vectors: the update may run up to 7 slots past the span, into slots no
-                // gather reads (outside every span, or the next row's span, which is overwritten
-                // when its row comes) or into the padding of omega and the table.
-                let lo = spanLow[r], count = (spanHigh[r] - lo + 8) & ~7
-                let target = omega + r * width + lo, base = UnsafePointer(e0 + r * side + lo)
-                // Eight entries per pass over the row segment (then four): the target is loaded
-                // and stored once per pass.
-                var g = 0
-                while g + 2 <= groups {
-                    accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: true, accumulate: g > 0)
-                    g += 2
-                }
-                if g < groups {
-                    accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: false, accumulate: g > 0)
-                }
+            groupCounts.pointer[slot] = groups
+        }, row: { tid, lane, r in
+            let slot = tid * lanes + lane, groups = groupCounts.pointer[slot]
+            let offset = offsets.pointer + slot * padded, a = weights.pointer + slot * padded
+            let omega = omegaRows.pointer + slot * rowSize
+            // Whole vectors: the update may run up to 7 slots past the span, into the row's
+            // padding or columns no gather reads. Rows asked for hold pixels, so the span is not
+            // empty.
+            let lo = spanLow[r], count = (spanHigh[r] - lo + 8) & ~7
+            let target = omega + lo, base = UnsafePointer(e0 + r * side + lo)
+            // Eight entries per pass over the row segment (then four): the target is loaded and
+            // stored once per pass.
+            var g = 0
+            while g + 2 <= groups {
+                accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: true, accumulate: g > 0)
+                g += 2
             }
-        }
-        withExtendedLifetime((offsets, weights)) {}
+            if g < groups {
+                accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: false, accumulate: g > 0)
+            }
+            return UnsafePointer(omega)
+        })
+        withExtendedLifetime((offsets, weights, groupCounts, omegaRows)) {}
     }
 
     /// The kernel's spectrum on the (P1, P2) grid: real parts of rfft2 of the kernel image, the
@@ -213,7 +220,11 @@ public final class OffsetOperator {
         let spectra = (0..<threads).map { _ in Buffer<Double>(p1 * 2 * columns, repeating: 0) }
         let imagePointers = Buffer(images.map { $0.pointer }), spectrumPointers = Buffer(spectra.map { $0.pointer })
         let kernel = spectrum.pointer
-        SwiftKernels.curvature(mapping, omegaSize: height * width + 8, omegaSlot: slots, out: out) { tid, s, omega, from in
+        // One omega per lane and thread (zero at first: slots below a lane's `from` are never used).
+        let omegaSize = height * width + 8, omegas = Scratch(threads * 8 * omegaSize)
+        @inline(__always) func omega(_ tid: Int, _ lane: Int) -> UnsafeMutablePointer<Double> { omegas.pointer + (tid * 8 + lane) * omegaSize }
+        SwiftKernels.curvature(mapping, rows: height, width: width, omegaSlot: slots, threads: threads, out: out, begin: { tid, lane, s, from in
+            let omega = omega(tid, lane)
             let firstRow = from / width
             var lastRow = firstRow
             for e in start[s]..<start[s + 1] { lastRow = max(lastRow, nativeRows[pixel[e]]) }
@@ -234,8 +245,8 @@ public final class OffsetOperator {
             // Row r of omega is row r - firstRow of the moved convolution.
             fft.inverse(z, rows: 0..<(height - firstRow), columns: 0..<width, omega + firstRow * width,
                         stride: width, scale: 1, threads: 1)
-        }
-        withExtendedLifetime((images, spectra, imagePointers, spectrumPointers)) {}
+        }, row: { tid, lane, r in UnsafePointer(omega(tid, lane) + r * width) })
+        withExtendedLifetime((images, spectra, imagePointers, spectrumPointers, omegas)) {}
     }
 }
 

@@ -7,6 +7,24 @@
 
 static inline void swiftw_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
 
+/* Swift's SIMD4<Double>. */
+typedef double swiftw_double4 __attribute__((ext_vector_type(4)));
+
+/* A store that bypasses the caches (for whole lines read back only much later): no read for
+ * ownership of the line. `address` must be 32-byte aligned. */
+static inline void swiftw_stream(double *address, swiftw_double4 value) {
+    __builtin_nontemporal_store(value, (swiftw_double4 *)address);
+}
+
+/* Orders earlier streaming stores before later stores (a release of streamed data). */
+static inline void swiftw_stream_fence(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_sfence();
+#else
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 /* Returns the old value. */
 static inline int64_t swiftw_fetch_add(int64_t *counter, int64_t value) {
     return __atomic_fetch_add(counter, value, __ATOMIC_ACQ_REL);

@@ -1,0 +1,132 @@
+import SwiftwABI
+
+/// The part of `curvature` that does not depend on how omega is made: per block of eight places,
+/// the gather of G = F (in place order) from the panel, the hand-over of G's lower half through
+/// `lower`, and the writing of F's rows. Compiled once, not once per omega method.
+///
+/// Buffers: per thread a panel (rank, 8 lanes) and lines (place b, 8 lanes: G(block's places, b));
+/// `lower`, S^2 / 2 doubles: block qb's run holds, for every earlier place b, the line
+/// G(b, qb's places), as tile q (the block of b) at 64 (qb (qb - 1) / 2 + q), so that a block
+/// reads its lower half in one contiguous pass.
+final class CurvatureBlocks {
+    typealias Lanes = SIMD8<Double>
+    static let lanes = Lanes.scalarCount
+
+    let order: CurvatureOrder
+    let sources: Int, blocks: Int
+    private let out: UnsafeMutablePointer<Double>
+    private let panels: Buffer<Double>, lines: Buffer<Double>, lower: Buffer<Double>
+    private let panelSize: Int, lineSize: Int
+
+    init(_ mapping: SparseMapping, omegaSlot: [Int], rows: Int, width: Int, threads: Int,
+         out: UnsafeMutableBufferPointer<Double>) {
+        let lanes = CurvatureBlocks.lanes
+        order = CurvatureOrder(mapping, omegaSlot: omegaSlot, rows: rows, width: width)
+        sources = mapping.sourcePixels
+        blocks = (sources + lanes - 1) / lanes
+        self.out = out.baseAddress!
+        // Sizes rounded to whole 4 KB pages, so that no two threads write one line.
+        panelSize = (omegaSlot.count * lanes + 511) & ~511
+        lineSize = ((blocks + 1) * lanes * lanes + 511) & ~511
+        panels = Buffer(uninitialized: threads * panelSize)
+        lines = Buffer(uninitialized: threads * lineSize)
+        lower = Buffer(uninitialized: max(lanes * lanes * blocks * (blocks - 1) / 2, 1))
+    }
+
+    /// Thread `tid`'s panel: `panel[rank * 8 + j]` is omega of the block's j-th place at `rank`.
+    @inline(__always)
+    func panel(_ tid: Int) -> UnsafeMutablePointer<Double> { panels.pointer + tid * panelSize }
+
+    @inline(__always)
+    private func run(_ qb: Int) -> UnsafeMutablePointer<Double> {
+        lower.pointer + CurvatureBlocks.lanes * CurvatureBlocks.lanes * (qb * (qb - 1) / 2)
+    }
+
+    /// Block q, its panel filled: G(a, b) for its places a and every b >= a0 into the thread's
+    /// lines, the tiles of later blocks transposed into their runs of `lower` (streaming stores:
+    /// read back only when that block is assembled), and the block's own tile made symmetric.
+    @inline(never)
+    func gather(_ tid: Int, _ q: Int) {
+        let lanes = CurvatureBlocks.lanes, sources = sources, blocks = blocks
+        let a0 = q * lanes
+        let p = UnsafeRawPointer(panel(tid)), lines = lines.pointer + tid * lineSize
+        let entryStart = order.entryStart.pointer, rank = order.entryRank.pointer, weight = order.entryWeight.pointer
+        let strip = UnsafeMutableRawPointer(lines)
+        if order.firstRank.pointer[order.sourceAt.pointer[a0]] < order.slotAt.count {
+            for b in a0..<sources {
+                // Two sums, to halve the chain of dependent FMAs.
+                var sum = Lanes(), other = Lanes(), e = entryStart[b]
+                let end = entryStart[b + 1]
+                @inline(__always) func entry(_ e: Int) -> Lanes { p.loadUnaligned(fromByteOffset: rank[e] * 64, as: Lanes.self) }
+                while e + 2 <= end {
+                    sum.addProduct(Lanes(repeating: weight[e]), entry(e))
+                    other.addProduct(Lanes(repeating: weight[e + 1]), entry(e + 1))
+                    e += 2
+                }
+                if e < end { sum.addProduct(Lanes(repeating: weight[e]), entry(e)) }
+                strip.storeBytes(of: sum + other, toByteOffset: b * 64, as: Lanes.self)
+            }
+        } else {
+            // No place from here on has entries.
+            (lines + a0 * lanes).update(repeating: 0, count: (sources - a0) * lanes)
+        }
+        // Columns past S (of the last block's tile) are zero.
+        (lines + sources * lanes).update(repeating: 0, count: (blocks * lanes - sources) * lanes)
+        // Block qb's tile (lines by qb's places, lanes: this block's places), transposed into
+        // qb's run (lines by this block's places, lanes: qb's places), 4 x 4 in registers.
+        for qb in (q + 1)..<blocks {
+            let source = UnsafeRawPointer(lines + qb * lanes * lanes), target = run(qb) + q * lanes * lanes
+            for i in stride(from: 0, to: lanes, by: 4) {
+                for j in stride(from: 0, to: lanes, by: 4) {
+                    @inline(__always) func load(_ t: Int) -> SIMD4<Double> {
+                        source.loadUnaligned(fromByteOffset: ((j + t) * lanes + i) * 8, as: SIMD4<Double>.self)
+                    }
+                    let v0 = load(0), v1 = load(1), v2 = load(2), v3 = load(3)
+                    for t in 0..<4 {
+                        swiftw_stream(target + (i + t) * lanes + j, SIMD4(v0[t], v1[t], v2[t], v3[t]))
+                    }
+                }
+            }
+        }
+        swiftw_stream_fence()
+        // The block's own tile: G(a0 + j, a0 + i) for j > i is the lower half, read mirrored.
+        for i in 0..<lanes {
+            for j in (i + 1)..<lanes { lines[(a0 + i) * lanes + j] = lines[(a0 + j) * lanes + i] }
+        }
+    }
+
+    /// Block q's eight rows of F, once blocks 0...q are gathered and q by this thread: lines for
+    /// earlier places come from q's run of `lower` (one contiguous copy), the rest are the
+    /// block's own. Each row of F is written front to back (sequential stores), reading line
+    /// position[s'] for column s'.
+    @inline(never)
+    func assemble(_ tid: Int, _ q: Int) {
+        let lanes = CurvatureBlocks.lanes, sources = sources
+        let a0 = q * lanes, count = min(lanes, sources - a0)
+        let lines = lines.pointer + tid * lineSize, position = order.position.pointer, sourceAt = order.sourceAt.pointer
+        lines.update(from: run(q), count: a0 * lanes)
+        @inline(__always) func row(_ j: Int) -> UnsafeMutablePointer<Double> { out + sourceAt[a0 + min(j, count - 1)] * sources }
+        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
+        let r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+        @inline(__always) func line(_ column: Int) -> Lanes {
+            UnsafeRawPointer(lines + position[column] * lanes).loadUnaligned(as: Lanes.self)
+        }
+        // Four columns at a time, transposed to one 4-lane store per row. Missing lanes repeat
+        // the last row: stored first, then overwritten by the right value.
+        var column = 0
+        while column + 4 <= sources {
+            let l0 = line(column), l1 = line(column + 1), l2 = line(column + 2), l3 = line(column + 3)
+            @inline(__always) func put(_ row: UnsafeMutablePointer<Double>, _ j: Int) {
+                UnsafeMutableRawPointer(row + column).storeBytes(of: SIMD4(l0[j], l1[j], l2[j], l3[j]), as: SIMD4<Double>.self)
+            }
+            put(r7, 7); put(r6, 6); put(r5, 5); put(r4, 4); put(r3, 3); put(r2, 2); put(r1, 1); put(r0, 0)
+            column += 4
+        }
+        while column < sources {
+            let l = line(column)
+            r7[column] = l[7]; r6[column] = l[6]; r5[column] = l[5]; r4[column] = l[4]
+            r3[column] = l[3]; r2[column] = l[2]; r1[column] = l[1]; r0[column] = l[0]
+            column += 1
+        }
+    }
+}
