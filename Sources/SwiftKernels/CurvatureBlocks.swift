@@ -15,8 +15,10 @@ final class CurvatureBlocks {
     let order: CurvatureOrder
     let sources: Int, blocks: Int
     private let out: UnsafeMutablePointer<Double>
-    private let panels: Buffer<Double>, lines: Buffer<Double>, lower: Buffer<Double>
-    private let panelSize: Int, lineSize: Int
+    private let panels: Buffer<Double>, lines: Buffer<Double>, stages: Buffer<Double>, lower: Buffer<Double>
+    private let panelSize: Int, lineSize: Int, stageSize: Int
+    /// Columns of F's eight rows staged at a time (16 KB: L1).
+    static let chunk = 256
 
     init(_ mapping: SparseMapping, omegaSlot: [Int], rows: Int, width: Int, threads: Int,
          out: UnsafeMutableBufferPointer<Double>) {
@@ -30,6 +32,8 @@ final class CurvatureBlocks {
         lineSize = ((blocks + 1) * lanes * lanes + 511) & ~511
         panels = Buffer(uninitialized: threads * panelSize)
         lines = Buffer(uninitialized: threads * lineSize)
+        stageSize = lanes * CurvatureBlocks.chunk + 512
+        stages = Buffer(uninitialized: threads * stageSize)
         lower = Buffer(uninitialized: max(lanes * lanes * blocks * (blocks - 1) / 2, 1))
     }
 
@@ -53,7 +57,16 @@ final class CurvatureBlocks {
         let entryStart = order.entryStart.pointer, rank = order.entryRank.pointer, weight = order.entryWeight.pointer
         let strip = UnsafeMutableRawPointer(lines)
         if order.firstRank.pointer[order.sourceAt.pointer[a0]] < order.slotAt.count {
+            // This block's run of `lower` (q x 512 bytes, streamed to memory by earlier blocks) is
+            // read right after the gather: fetched during it, a few lines per column.
+            let ahead = UnsafeRawPointer(run(q)), runLines = q * lanes
+            let perColumn = (runLines + sources - a0 - 1) / (sources - a0)
+            var fetched = 0
             for b in a0..<sources {
+                for _ in 0..<perColumn where fetched < runLines {
+                    swiftw_prefetch(ahead + fetched * 64)
+                    fetched += 1
+                }
                 // Two sums, to halve the chain of dependent FMAs.
                 var sum = Lanes(), other = Lanes(), e = entryStart[b]
                 let end = entryStart[b + 1]
@@ -105,28 +118,55 @@ final class CurvatureBlocks {
         let a0 = q * lanes, count = min(lanes, sources - a0)
         let lines = lines.pointer + tid * lineSize, position = order.position.pointer, sourceAt = order.sourceAt.pointer
         lines.update(from: run(q), count: a0 * lanes)
-        @inline(__always) func row(_ j: Int) -> UnsafeMutablePointer<Double> { out + sourceAt[a0 + min(j, count - 1)] * sources }
-        let r0 = row(0), r1 = row(1), r2 = row(2), r3 = row(3)
-        let r4 = row(4), r5 = row(5), r6 = row(6), r7 = row(7)
+        let stage = stages.pointer + tid * stageSize, chunk = CurvatureBlocks.chunk
         @inline(__always) func line(_ column: Int) -> Lanes {
             UnsafeRawPointer(lines + position[column] * lanes).loadUnaligned(as: Lanes.self)
         }
-        // Four columns at a time, transposed to one 4-lane store per row. Missing lanes repeat
-        // the last row: stored first, then overwritten by the right value.
-        var column = 0
-        while column + 4 <= sources {
-            let l0 = line(column), l1 = line(column + 1), l2 = line(column + 2), l3 = line(column + 3)
-            @inline(__always) func put(_ row: UnsafeMutablePointer<Double>, _ j: Int) {
-                UnsafeMutableRawPointer(row + column).storeBytes(of: SIMD4(l0[j], l1[j], l2[j], l3[j]), as: SIMD4<Double>.self)
+        // A chunk of columns of the eight rows at a time: transposed into `stage` (L1), four
+        // columns at a time, then streamed to F row by row (F is beyond the caches: streaming
+        // stores skip reading its lines before they are overwritten).
+        var c0 = 0
+        while c0 < sources {
+            let c1 = min(c0 + chunk, sources)
+            var column = c0
+            while column + 4 <= c1 {
+                let l0 = line(column), l1 = line(column + 1), l2 = line(column + 2), l3 = line(column + 3)
+                let target = UnsafeMutableRawPointer(stage + column - c0)
+                for j in 0..<lanes {
+                    target.storeBytes(of: SIMD4(l0[j], l1[j], l2[j], l3[j]), toByteOffset: j * chunk * 8, as: SIMD4<Double>.self)
+                }
+                column += 4
             }
-            put(r7, 7); put(r6, 6); put(r5, 5); put(r4, 4); put(r3, 3); put(r2, 2); put(r1, 1); put(r0, 0)
-            column += 4
+            while column < c1 {
+                let l = line(column)
+                for j in 0..<lanes { stage[j * chunk + column - c0] = l[j] }
+                column += 1
+            }
+            for j in 0..<count {
+                streamCopy(out + sourceAt[a0 + j] * sources + c0, stage + j * chunk, c1 - c0)
+            }
+            c0 = c1
         }
-        while column < sources {
-            let l = line(column)
-            r7[column] = l[7]; r6[column] = l[6]; r5[column] = l[5]; r4[column] = l[4]
-            r3[column] = l[3]; r2[column] = l[2]; r1[column] = l[1]; r0[column] = l[0]
-            column += 1
-        }
+        swiftw_stream_fence()
+    }
+}
+
+/// `target[0 ..< n] = source[0 ..< n]`, with streaming stores from the first 32-byte aligned
+/// element of the target on: for rows of a matrix that is beyond the caches and not read again
+/// by this kernel.
+@inline(__always)
+func streamCopy(_ target: UnsafeMutablePointer<Double>, _ source: UnsafePointer<Double>, _ n: Int) {
+    var i = 0
+    while i < n && Int(bitPattern: target + i) & 31 != 0 {
+        target[i] = source[i]
+        i += 1
+    }
+    while i + 4 <= n {
+        swiftw_stream(target + i, UnsafeRawPointer(source + i).loadUnaligned(as: SIMD4<Double>.self))
+        i += 4
+    }
+    while i < n {
+        target[i] = source[i]
+        i += 1
     }
 }

@@ -143,46 +143,35 @@ public final class OffsetOperator {
         let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
         let nativeRows = native.rows, nativeCols = native.cols
         let spanLow = spanLow.pointer, spanHigh = spanHigh.pointer
-        // Per thread and lane: the column's entries as (table offset, weight), padded to a
-        // multiple of four by zero weights (entry e's window for box row r starts at
-        // table + r side + lo + offset), their number of groups of four, and a row of omega.
+        // Per thread and lane: the column's entries as (table offset, weight) (entry e's window
+        // for box row r starts at table + r side + lo + offset), their number, and a row of omega.
         var widest = 0
         for s in 0..<mapping.sourcePixels { widest = max(widest, start[s + 1] - start[s]) }
-        let padded = (widest + 3) & ~3, threads = Threads.count, lanes = 8, rowSize = width + 8
+        let padded = max(widest, 1), threads = Threads.count, lanes = 8, rowSize = (width + 11) & ~3
         let offsets = Buffer<Int>(threads * lanes * padded, repeating: 0), weights = Scratch(threads * lanes * padded)
-        let groupCounts = Buffer<Int>(threads * lanes, repeating: 0), omegaRows = Scratch(threads * lanes * rowSize)
+        let entryCounts = Buffer<Int>(threads * lanes, repeating: 0), omegaRows = Scratch(threads * lanes * rowSize)
         SwiftKernels.curvature(mapping, rows: height, width: width, omegaSlot: slots, threads: threads, out: out, begin: { tid, lane, s, _ in
-            let first = start[s], nnz = start[s + 1] - first, groups = (nnz + 3) / 4
+            let first = start[s], nnz = start[s + 1] - first
             let slot = tid * lanes + lane
             let offset = offsets.pointer + slot * padded, a = weights.pointer + slot * padded
-            for k in 0..<(4 * groups) {
-                let p = pixel[first + min(k, nnz - 1)]
+            for k in 0..<nnz {
+                let p = pixel[first + k]
                 offset[k] = (height - 1 - nativeRows[p]) * side + width - 1 - nativeCols[p]
-                a[k] = k < nnz ? weight[first + k] : 0
+                a[k] = weight[first + k]
             }
-            groupCounts.pointer[slot] = groups
+            entryCounts.pointer[slot] = nnz
         }, row: { tid, lane, r in
-            let slot = tid * lanes + lane, groups = groupCounts.pointer[slot]
-            let offset = offsets.pointer + slot * padded, a = weights.pointer + slot * padded
+            let slot = tid * lanes + lane
             let omega = omegaRows.pointer + slot * rowSize
-            // Whole vectors: the update may run up to 7 slots past the span, into the row's
-            // padding or columns no gather reads. Rows asked for hold pixels, so the span is not
-            // empty.
-            let lo = spanLow[r], count = (spanHigh[r] - lo + 8) & ~7
-            let target = omega + lo, base = UnsafePointer(e0 + r * side + lo)
-            // Eight entries per pass over the row segment (then four): the target is loaded and
-            // stored once per pass.
-            var g = 0
-            while g + 2 <= groups {
-                accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: true, accumulate: g > 0)
-                g += 2
-            }
-            if g < groups {
-                accumulateWindows(target, base, offset + 4 * g, a + 4 * g, count, eight: false, accumulate: g > 0)
-            }
+            // Whole vectors from a 4-aligned column: the update may start up to 3 columns before
+            // the span and run up to 7 past it, into the row's padding or columns no gather
+            // reads. Rows asked for hold pixels, so the span is not empty.
+            let lo = spanLow[r] & ~3, count = (spanHigh[r] - lo + 8) & ~7
+            addWindows(omega + lo, e0 + r * side + lo, offsets.pointer + slot * padded, weights.pointer + slot * padded,
+                       entries: entryCounts.pointer[slot], count)
             return UnsafePointer(omega)
         })
-        withExtendedLifetime((offsets, weights, groupCounts, omegaRows)) {}
+        withExtendedLifetime((offsets, weights, entryCounts, omegaRows)) {}
     }
 
     /// The kernel's spectrum on the (P1, P2) grid: real parts of rfft2 of the kernel image, the
@@ -250,14 +239,38 @@ public final class OffsetOperator {
     }
 }
 
-/// `y[0..<n] = (accumulate ? y : 0) + sum_k a[k] x[offset[k] + i]`, k < 8 (or k < 4 when not
-/// `eight`), n a multiple of 8: that many windows of a table added in one pass over y.
+/// `y[0..<n] = sum_k a[k] x[offset[k] + i]` over `entries` windows of a table, n a multiple of 8:
+/// eight windows per pass over y (y loaded and stored once per pass), the remainder in one pass
+/// of exactly that many (no zero-weight padding). Cost: entries x n multiply-adds.
+@inline(never)
+func addWindows(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
+                _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, entries: Int, _ n: Int) {
+    var k = 0
+    while k + 8 <= entries {
+        accumulateWindows(y, x, offset + k, a + k, n, windows: 8, accumulate: k > 0)
+        k += 8
+    }
+    let accumulate = k > 0
+    switch entries - k {
+    case 1: accumulateWindows(y, x, offset + k, a + k, n, windows: 1, accumulate: accumulate)
+    case 2: accumulateWindows(y, x, offset + k, a + k, n, windows: 2, accumulate: accumulate)
+    case 3: accumulateWindows(y, x, offset + k, a + k, n, windows: 3, accumulate: accumulate)
+    case 4: accumulateWindows(y, x, offset + k, a + k, n, windows: 4, accumulate: accumulate)
+    case 5: accumulateWindows(y, x, offset + k, a + k, n, windows: 5, accumulate: accumulate)
+    case 6: accumulateWindows(y, x, offset + k, a + k, n, windows: 6, accumulate: accumulate)
+    case 7: accumulateWindows(y, x, offset + k, a + k, n, windows: 7, accumulate: accumulate)
+    default: if entries == 0 { y.update(repeating: 0, count: n) }
+    }
+}
+
+/// `y[0..<n] = (accumulate ? y : 0) + sum_{k < windows} a[k] x[offset[k] + i]`, n a multiple of 8;
+/// `windows` (1...8) is a constant at each call, so unused terms vanish.
 @inline(__always)
 func accumulateWindows(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Double>,
                        _ offset: UnsafePointer<Int>, _ a: UnsafePointer<Double>, _ n: Int,
-                       eight: Bool, accumulate: Bool) {
+                       windows: Int, accumulate: Bool) {
     @inline(__always) func window(_ k: Int) -> (UnsafePointer<Double>, Vec) {
-        k < 4 || eight ? (x + offset[k], Vec(repeating: a[k])) : (x, Vec())
+        k < windows ? (x + offset[k], Vec(repeating: a[k])) : (x, Vec())
     }
     let (x0, a0) = window(0), (x1, a1) = window(1), (x2, a2) = window(2), (x3, a3) = window(3)
     let (x4, a4) = window(4), (x5, a5) = window(5), (x6, a6) = window(6), (x7, a7) = window(7)
@@ -265,18 +278,16 @@ func accumulateWindows(_ y: UnsafeMutablePointer<Double>, _ x: UnsafePointer<Dou
     @inline(__always) func load(_ p: UnsafePointer<Double>) -> Vec { UnsafeRawPointer(p + i).loadUnaligned(as: Vec.self) }
     while i < n {
         let py = UnsafeMutableRawPointer(y + i)
-        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec()
-        var w = a1 * load(x1)
+        var v = accumulate ? py.loadUnaligned(as: Vec.self) : Vec(), w = Vec()
         v.addProduct(a0, load(x0))
-        w.addProduct(a3, load(x3))
-        v.addProduct(a2, load(x2))
-        if eight {
-            w.addProduct(a5, load(x5))
-            v.addProduct(a4, load(x4))
-            w.addProduct(a7, load(x7))
-            v.addProduct(a6, load(x6))
-        }
-        py.storeBytes(of: v + w, as: Vec.self)
+        if windows > 1 { w.addProduct(a1, load(x1)) }
+        if windows > 2 { v.addProduct(a2, load(x2)) }
+        if windows > 3 { w.addProduct(a3, load(x3)) }
+        if windows > 4 { v.addProduct(a4, load(x4)) }
+        if windows > 5 { w.addProduct(a5, load(x5)) }
+        if windows > 6 { v.addProduct(a6, load(x6)) }
+        if windows > 7 { w.addProduct(a7, load(x7)) }
+        py.storeBytes(of: windows > 1 ? v + w : v, as: Vec.self)
         i += 8
     }
 }
