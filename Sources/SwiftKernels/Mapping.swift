@@ -33,22 +33,35 @@ public struct SparseMapping {
     public init(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,
                 rows: Int, width: Int, sources: Int, name: String) throws {
         try SparseMapping.checkSources(sources, name: "pixels")
+        // One pass to check and count (every index before a row's first -1 is read), one to copy.
         var start = [Int](repeating: 0, count: rows + 1)
-        var source: [Int] = [], weight: [Double] = []
-        source.reserveCapacity(rows * width)
-        weight.reserveCapacity(rows * width)
-        for m in 0..<rows {
-            for b in 0..<width {
-                let s = indexes[m * width + b]
-                if s == -1 { break }
-                guard s >= 0 && s < sources else {
-                    throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
-                        + "(pixels = \(sources)); -1 ends a row")
+        try start.withUnsafeMutableBufferPointer { start in
+            for m in 0..<rows {
+                var used = 0
+                for b in 0..<width {
+                    let s = indexes[m * width + b]
+                    if s == -1 { break }
+                    guard s >= 0 && s < sources else {
+                        throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
+                            + "(pixels = \(sources)); -1 ends a row")
+                    }
+                    used += 1
                 }
-                source.append(Int(s))
-                weight.append(weights[m * width + b])
+                start[m + 1] = start[m] + used
             }
-            start[m + 1] = source.count
+        }
+        let entries = start[rows]
+        let source = [Int](unsafeUninitializedCapacity: entries) { source, count in
+            for m in 0..<rows {
+                for e in start[m]..<start[m + 1] { source[e] = Int(indexes[m * width + e - start[m]]) }
+            }
+            count = entries
+        }
+        let weight = [Double](unsafeUninitializedCapacity: entries) { weight, count in
+            for m in 0..<rows {
+                for e in start[m]..<start[m + 1] { weight[e] = weights[m * width + e - start[m]] }
+            }
+            count = entries
         }
         self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
     }
@@ -117,29 +130,30 @@ public struct SparseMapping {
         imagePixels = rows
         sourcePixels = sources
         // Counting sort by source pixel; image pixels stay in increasing order within a column.
-        var start = [Int](repeating: 0, count: sources + 1)
-        for s in rowSource { start[s + 1] += 1 }
-        for s in 0..<sources { start[s + 1] += start[s] }
-        var next = start
-        var pixel = [Int](repeating: 0, count: rowSource.count)
-        var weight = [Double](repeating: 0, count: rowSource.count)
+        let entries = rowSource.count
+        let start = Buffer<Int>(sources + 1, repeating: 0), next = Buffer<Int>(uninitialized: sources)
+        let pixel = Buffer<Int>(uninitialized: entries), weight = Buffer<Double>(uninitialized: entries)
+        let rowStarts = Buffer(rowStart), rowSources = Buffer(rowSource), rowWeights = Buffer(rowWeight)
+        let c = start.pointer, n = next.pointer, rs = rowStarts.pointer, src = rowSources.pointer, w = rowWeights.pointer
+        for e in 0..<entries { c[src[e] + 1] += 1 }
+        for s in 0..<sources { c[s + 1] += c[s] }
+        n.update(from: c, count: sources)
         for m in 0..<rows {
-            for e in rowStart[m]..<rowStart[m + 1] {
-                let s = rowSource[e]
-                pixel[next[s]] = m
-                weight[next[s]] = rowWeight[e]
-                next[s] += 1
+            for e in rs[m]..<rs[m + 1] {
+                let s = src[e], k = n[s]
+                pixel.pointer[k] = m
+                weight.pointer[k] = w[e]
+                n[s] = k + 1
             }
         }
-        let owned: [AnyObject] = [Buffer(rowStart), Buffer(rowSource), Buffer(rowWeight),
-                                  Buffer(start), Buffer(pixel), Buffer(weight)]
-        storage = owned
-        self.rowStart = (owned[0] as! Buffer<Int>).buffer
-        self.rowSource = (owned[1] as! Buffer<Int>).buffer
-        self.rowWeight = (owned[2] as! Buffer<Double>).buffer
-        columnStart = (owned[3] as! Buffer<Int>).buffer
-        columnPixel = (owned[4] as! Buffer<Int>).buffer
-        columnWeight = (owned[5] as! Buffer<Double>).buffer
+        storage = [rowStarts, rowSources, rowWeights, start, pixel, weight]
+        self.rowStart = rowStarts.buffer
+        self.rowSource = rowSources.buffer
+        self.rowWeight = rowWeights.buffer
+        columnStart = start.buffer
+        columnPixel = pixel.buffer
+        columnWeight = weight.buffer
+        withExtendedLifetime(next) {}
     }
 }
 
