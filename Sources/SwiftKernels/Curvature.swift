@@ -94,7 +94,8 @@ func curvature(_ mapping: SparseMapping, rows: Int, width: Int, omegaSlot: [Int]
     }
     // Blocks are taken in order; a thread gathers its block, then waits until every earlier
     // block is gathered (their runs of `lower` are complete) and assembles it. Waits are short
-    // (the earlier blocks were taken first and cost more), and a thread waits only for blocks
+    // (the earlier blocks were taken first and cost more; meanwhile the thread copies what is
+    // complete of its run), and a thread waits only for blocks
     // other running threads took, so never for work nobody runs, however many threads Dispatch
     // gives us. It stops on an interrupt.
     let queue = Buffer<Int64>(blocks + 1, repeating: 0)  // [0]: next block; [1 + q]: block q gathered
@@ -107,16 +108,21 @@ func curvature(_ mapping: SparseMapping, rows: Int, width: Int, omegaSlot: [Int]
             fillPanel(tid, q)
             work.gather(tid, q)
             swiftw_store_release(gathered + q, 1)
+            // While waiting, the tiles of q's run from blocks already gathered are copied.
+            var copied = 0
             while known < q {
                 if swiftw_load_acquire(gathered + known) != 0 {
                     known += 1
                 } else if Interrupt.requested {
                     return
+                } else if copied < known {
+                    work.copyRun(tid, q, tiles: copied..<known)
+                    copied = known
                 } else {
                     sched_yield()
                 }
             }
-            work.assemble(tid, q)
+            work.assemble(tid, q, copied: copied)
         }
     }
     withExtendedLifetime((work, zeros, queue)) {}

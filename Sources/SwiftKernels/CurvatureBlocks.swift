@@ -108,16 +108,24 @@ final class CurvatureBlocks {
         }
     }
 
-    /// Block q's eight rows of F, once blocks 0...q are gathered and q by this thread: lines for
-    /// earlier places come from q's run of `lower` (one contiguous copy), the rest are the
-    /// block's own. Each row of F is written front to back (sequential stores), reading line
-    /// position[s'] for column s'.
+    /// Copies the tiles of q's run of `lower` from blocks in `tiles` (gathered) into the lines of
+    /// thread `tid` (which gathered q): lines for the places of those blocks.
     @inline(never)
-    func assemble(_ tid: Int, _ q: Int) {
+    func copyRun(_ tid: Int, _ q: Int, tiles: Range<Int>) {
+        let tile = CurvatureBlocks.lanes * CurvatureBlocks.lanes
+        (lines.pointer + tid * lineSize + tiles.lowerBound * tile).update(from: run(q) + tiles.lowerBound * tile, count: tiles.count * tile)
+    }
+
+    /// Block q's eight rows of F, once blocks 0...q are gathered and q by this thread: lines for
+    /// earlier places come from q's run of `lower` (contiguous copies; those of blocks
+    /// `0 ..< copied` are done), the rest are the block's own. Each row of F is written front to
+    /// back, reading line position[s'] for column s'.
+    @inline(never)
+    func assemble(_ tid: Int, _ q: Int, copied: Int) {
         let lanes = CurvatureBlocks.lanes, sources = sources
         let a0 = q * lanes, count = min(lanes, sources - a0)
         let lines = lines.pointer + tid * lineSize, position = order.position.pointer, sourceAt = order.sourceAt.pointer
-        lines.update(from: run(q), count: a0 * lanes)
+        copyRun(tid, q, tiles: copied..<q)
         let stage = stages.pointer + tid * stageSize, chunk = CurvatureBlocks.chunk
         @inline(__always) func line(_ column: Int) -> Lanes {
             UnsafeRawPointer(lines + position[column] * lanes).loadUnaligned(as: Lanes.self)
