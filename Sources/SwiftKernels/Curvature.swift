@@ -16,11 +16,12 @@ import SwiftwABI
 /// gathered column costs one 8-lane load and FMA instead of eight scalar ones; a row of eight
 /// omegas is a few kilobytes, so it goes from the FMAs to the panel through L1. The gathered
 /// values G(a, b) (F in place order, b >= a) of block q are 8-lane lines by b in the thread's
-/// `lines`. The tiles of later blocks' columns are transposed there and stored where that block
-/// will want them (`lower`: one contiguous run per block, read once, front to back), and F's
-/// eight rows are written front to back from `lines`, completed by the block's run of `lower`.
-/// F is S^2 doubles, beyond L2 at production sizes: every byte of it and of `lower` moves once,
-/// in order (scattered writes of F, or a mirror pass, cost more than the arithmetic at sma).
+/// `lines`. The tiles of later blocks' columns are transposed there and streamed to where that
+/// block will want them (`lower`: one contiguous run per block, read once, front to back), and
+/// F's eight rows are written front to back from `lines`, completed by the block's run of
+/// `lower` (`CurvatureBlocks`). F is S^2 doubles, beyond L2 at production sizes: every byte of it
+/// and of `lower` moves once, by streaming stores and in-order reads (scattered writes of F, or a
+/// mirror pass, cost more than the arithmetic at sma).
 /// Cost: omega, sum over s of nnz(s) x (pixels from its first slot on) (`row`); gather,
 /// S^2 nnz / 16 8-lane FMAs (nnz the mean non-zeros per column); S^2 / 2 doubles through `lower`,
 /// S^2 written. Memory: S^2 / 2 doubles (`lower`), and per thread a panel of 8 M doubles and

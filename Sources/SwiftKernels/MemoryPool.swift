@@ -41,7 +41,7 @@ enum MemoryPool {
             return (UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: alignment), bytes)
         }
         // Whole 2 MB pages, offered to the kernel as transparent huge pages: the curvature
-        // kernel reads 512-byte tiles scattered over megabytes, one 4 KB page each otherwise
+        // kernel writes 512-byte tiles scattered over megabytes, one 4 KB page each otherwise
         // (a TLB miss per tile).
         let rounded = (bytes + hugeBytes - 1) / hugeBytes * hugeBytes
         let block = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: hugeBytes)

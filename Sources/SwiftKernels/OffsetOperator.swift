@@ -20,7 +20,8 @@ public enum CurvatureMethod: Int {
 /// either method (see `CurvatureMethod`), then `curvature` gathers F from it:
 ///
 /// - direct: an entry (r', c', w) adds `w * kernel[r - r', c - c']` along each box row r,
-///   contiguous on both sides, over the masked span of the row; four entries per pass.
+///   contiguous on both sides, over the masked span of the row; eight entries per pass, one row
+///   at a time (`curvature` asks for rows as it fills its panel).
 ///   Cost: nnz(s) x (masked pixels from the column's first row on) multiply-adds.
 /// - fft: the column's entries, as an image of the rows they occupy, moved to the top of a
 ///   (P1, P2) >= (2 height - 1, 2 width - 1) grid, real FFT, times the kernel's spectrum (real:

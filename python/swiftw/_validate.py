@@ -115,7 +115,7 @@ def _gib(nbytes: int) -> str:
     return f"{nbytes / 2**30:.3g} GiB"
 
 
-# The curvature kernels keep F's upper triangle in strips (S^2 / 2 doubles) before writing F.
+# The curvature kernels hand F's lower half (S^2 / 2 doubles) from block to block before writing F.
 CURVATURE_SCRATCH = 0.5
 
 
