@@ -99,9 +99,11 @@ func curvature(_ mapping: SparseMapping, rows: Int, width: Int, omegaSlot: [Int]
     // complete of its run), and a thread waits only for blocks
     // other running threads took, so never for work nobody runs, however many threads Dispatch
     // gives us. It stops on an interrupt.
-    let queue = Buffer<Int64>(blocks + 1, repeating: 0)  // [0]: next block; [1 + q]: block q gathered
+    // [0]: the next block; [8 + q]: block q gathered (the flags a line apart from the counter the
+    // threads increment).
+    let queue = Buffer<Int64>(blocks + 8, repeating: 0)
     parallelRanges(threads, threads: threads) { tid, _ in
-        let next = queue.pointer, gathered = queue.pointer + 1
+        let next = queue.pointer, gathered = queue.pointer + 8
         var known = 0  // blocks 0..<known are gathered
         while !Interrupt.requested {
             let q = Int(swiftw_fetch_add(next, 1))

@@ -29,10 +29,10 @@ final class CurvatureBlocks {
         self.out = out.baseAddress!
         // Sizes rounded to whole 4 KB pages, so that no two threads write one line.
         panelSize = (omegaSlot.count * lanes + 511) & ~511
-        lineSize = ((blocks + 1) * lanes * lanes + 511) & ~511
+        lineSize = (blocks * lanes * lanes + 511) & ~511
         panels = Buffer(uninitialized: threads * panelSize)
         lines = Buffer(uninitialized: threads * lineSize)
-        stageSize = lanes * CurvatureBlocks.chunk + 512
+        stageSize = (lanes * CurvatureBlocks.chunk + 511) & ~511
         stages = Buffer(uninitialized: threads * stageSize)
         lower = Buffer(uninitialized: max(lanes * lanes * blocks * (blocks - 1) / 2, 1))
     }
