@@ -4,8 +4,8 @@ import SwiftwABI
 /// the gather of G = F (in place order) from the panel, the hand-over of G's lower half through
 /// `lower`, and the writing of F's rows. Compiled once, not once per omega method.
 ///
-/// Buffers: per thread a panel (rank, 8 lanes) and lines (place b, 8 lanes: G(block's places, b));
-/// `lower`, S^2 / 2 doubles: block qb's run holds, for every earlier place b, the line
+/// Buffers: per thread a panel (rank, 8 lanes), lines (place b, 8 lanes: G(block's places, b)) and
+/// a stage (a chunk of F's eight rows on their way out); `lower`, S^2 / 2 doubles: block qb's run holds, for every earlier place b, the line
 /// G(b, qb's places), as tile q (the block of b) at 64 (qb (qb - 1) / 2 + q), so that a block
 /// reads its lower half in one contiguous pass.
 final class CurvatureBlocks {
