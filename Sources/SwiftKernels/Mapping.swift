@@ -34,34 +34,28 @@ public struct SparseMapping {
                 rows: Int, width: Int, sources: Int, name: String) throws {
         try SparseMapping.checkSources(sources, name: "pixels")
         // One pass to check and count (every index before a row's first -1 is read), one to copy.
-        var start = [Int](repeating: 0, count: rows + 1)
-        try start.withUnsafeMutableBufferPointer { start in
-            for m in 0..<rows {
-                var used = 0
-                for b in 0..<width {
-                    let s = indexes[m * width + b]
-                    if s == -1 { break }
-                    guard s >= 0 && s < sources else {
-                        throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
-                            + "(pixels = \(sources)); -1 ends a row")
-                    }
-                    used += 1
+        let start = Buffer<Int>(rows + 1, repeating: 0)
+        for m in 0..<rows {
+            var used = 0
+            for b in 0..<width {
+                let s = indexes[m * width + b]
+                if s == -1 { break }
+                guard s >= 0 && s < sources else {
+                    throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
+                        + "(pixels = \(sources)); -1 ends a row")
                 }
-                start[m + 1] = start[m] + used
+                used += 1
             }
+            start.pointer[m + 1] = start.pointer[m] + used
         }
-        let entries = start[rows]
-        let source = [Int](unsafeUninitializedCapacity: entries) { source, count in
-            for m in 0..<rows {
-                for e in start[m]..<start[m + 1] { source[e] = Int(indexes[m * width + e - start[m]]) }
+        let entries = start.pointer[rows]
+        let source = Buffer<Int>(uninitialized: entries), weight = Buffer<Double>(uninitialized: entries)
+        for m in 0..<rows {
+            let first = start.pointer[m]
+            for e in first..<start.pointer[m + 1] {
+                source.pointer[e] = Int(indexes[m * width + e - first])
+                weight.pointer[e] = weights[m * width + e - first]
             }
-            count = entries
-        }
-        let weight = [Double](unsafeUninitializedCapacity: entries) { weight, count in
-            for m in 0..<rows {
-                for e in start[m]..<start[m + 1] { weight[e] = weights[m * width + e - start[m]] }
-            }
-            count = entries
         }
         self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
     }
@@ -109,7 +103,7 @@ public struct SparseMapping {
                 next[m] += 1
             }
         }
-        self.init(rows: rows, sources: sources, rowStart: count, rowSource: source, rowWeight: weight)
+        self.init(rows: rows, sources: sources, rowStart: Buffer(count), rowSource: Buffer(source), rowWeight: Buffer(weight))
     }
 
     /// The non-zeros of a dense (M, S) mapping matrix.
@@ -123,17 +117,17 @@ public struct SparseMapping {
             }
             start[m + 1] = source.count
         }
-        self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
+        self.init(rows: rows, sources: sources, rowStart: Buffer(start), rowSource: Buffer(source), rowWeight: Buffer(weight))
     }
 
-    private init(rows: Int, sources: Int, rowStart: [Int], rowSource: [Int], rowWeight: [Double]) {
+    private init(rows: Int, sources: Int, rowStart rowStarts: Buffer<Int>, rowSource rowSources: Buffer<Int>,
+                 rowWeight rowWeights: Buffer<Double>) {
         imagePixels = rows
         sourcePixels = sources
         // Counting sort by source pixel; image pixels stay in increasing order within a column.
-        let entries = rowSource.count
+        let entries = rowSources.count
         let start = Buffer<Int>(sources + 1, repeating: 0), next = Buffer<Int>(uninitialized: sources)
         let pixel = Buffer<Int>(uninitialized: entries), weight = Buffer<Double>(uninitialized: entries)
-        let rowStarts = Buffer(rowStart), rowSources = Buffer(rowSource), rowWeights = Buffer(rowWeight)
         let c = start.pointer, n = next.pointer, rs = rowStarts.pointer, src = rowSources.pointer, w = rowWeights.pointer
         for e in 0..<entries { c[src[e] + 1] += 1 }
         for s in 0..<sources { c[s + 1] += c[s] }
