@@ -79,12 +79,16 @@ func curvature(_ mapping: SparseMapping, rows: Int, width: Int, omegaSlot: [Int]
                     @inline(__always) func load(_ o: UnsafePointer<Double>) -> SIMD4<Double> {
                         UnsafeRawPointer(o + c).loadUnaligned(as: SIMD4<Double>.self)
                     }
-                    let v0 = load(o0), v1 = load(o1), v2 = load(o2), v3 = load(o3)
-                    let v4 = load(o4), v5 = load(o5), v6 = load(o6), v7 = load(o7)
-                    for t in 0..<4 {
-                        line.storeBytes(of: Lanes(v0[t], v1[t], v2[t], v3[t], v4[t], v5[t], v6[t], v7[t]),
-                                        toByteOffset: t * 64, as: Lanes.self)
+                    let (l0, l1, l2, l3) = transposed(load(o0), load(o1), load(o2), load(o3))
+                    let (h0, h1, h2, h3) = transposed(load(o4), load(o5), load(o6), load(o7))
+                    @inline(__always) func store(_ t: Int, _ low: SIMD4<Double>, _ high: SIMD4<Double>) {
+                        line.storeBytes(of: low, toByteOffset: t * 64, as: SIMD4<Double>.self)
+                        line.storeBytes(of: high, toByteOffset: t * 64 + 32, as: SIMD4<Double>.self)
                     }
+                    store(0, l0, h0)
+                    store(1, l1, h1)
+                    store(2, l2, h2)
+                    store(3, l3, h3)
                     k += 4
                 } else {
                     line.storeBytes(of: Lanes(o0[c], o1[c], o2[c], o3[c], o4[c], o5[c], o6[c], o7[c]), as: Lanes.self)

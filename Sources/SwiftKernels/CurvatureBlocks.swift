@@ -94,10 +94,11 @@ final class CurvatureBlocks {
                     @inline(__always) func load(_ t: Int) -> SIMD4<Double> {
                         source.loadUnaligned(fromByteOffset: ((j + t) * lanes + i) * 8, as: SIMD4<Double>.self)
                     }
-                    let v0 = load(0), v1 = load(1), v2 = load(2), v3 = load(3)
-                    for t in 0..<4 {
-                        swiftw_stream(target + (i + t) * lanes + j, SIMD4(v0[t], v1[t], v2[t], v3[t]))
-                    }
+                    let (c0, c1, c2, c3) = transposed(load(0), load(1), load(2), load(3))
+                    swiftw_stream(target + i * lanes + j, c0)
+                    swiftw_stream(target + (i + 1) * lanes + j, c1)
+                    swiftw_stream(target + (i + 2) * lanes + j, c2)
+                    swiftw_stream(target + (i + 3) * lanes + j, c3)
                 }
             }
         }
@@ -140,9 +141,13 @@ final class CurvatureBlocks {
             while column + 4 <= c1 {
                 let l0 = line(column), l1 = line(column + 1), l2 = line(column + 2), l3 = line(column + 3)
                 let target = UnsafeMutableRawPointer(stage + column - c0)
-                for j in 0..<lanes {
-                    target.storeBytes(of: SIMD4(l0[j], l1[j], l2[j], l3[j]), toByteOffset: j * chunk * 8, as: SIMD4<Double>.self)
+                @inline(__always) func store(_ j: Int, _ v: SIMD4<Double>) {
+                    target.storeBytes(of: v, toByteOffset: j * chunk * 8, as: SIMD4<Double>.self)
                 }
+                let (r0, r1, r2, r3) = transposed(l0.lowHalf, l1.lowHalf, l2.lowHalf, l3.lowHalf)
+                let (r4, r5, r6, r7) = transposed(l0.highHalf, l1.highHalf, l2.highHalf, l3.highHalf)
+                store(0, r0); store(1, r1); store(2, r2); store(3, r3)
+                store(4, r4); store(5, r5); store(6, r6); store(7, r7)
                 column += 4
             }
             while column < c1 {
