@@ -27,20 +27,20 @@ import SwiftwABI
 /// S^2 written. Memory: S^2 / 2 doubles (`lower`), and per thread a panel of 8 M doubles and
 /// 8 (S + 8) doubles of lines.
 ///
-/// Omega lives on `rows` x `width` slots: image pixel m at `omegaSlot[m]` = row x width + column.
+/// Omega lives on `ranks.rows` x `ranks.width` slots (`PixelRanks`: image pixel m at its omega
+/// slot = row x width + column, ranked in slot order).
 /// `begin(thread, lane, s, from)` starts source s in a lane: its omega is wanted at least at the
 /// slots `>= from`. `row(thread, lane, r)` then returns row r of that omega (at least the columns
 /// of its pixels, valid until the lane's next `begin` or `row`); it is asked only for rows from
 /// the one holding `from` on, in increasing order. Threads are numbered `0 ..< threads`.
 @inline(__always)
-func curvature(_ mapping: SparseMapping, rows: Int, width: Int, omegaSlot: [Int], threads: Int,
-               out: UnsafeMutableBufferPointer<Double>,
+func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: UnsafeMutableBufferPointer<Double>,
                begin: (_ thread: Int, _ lane: Int, _ source: Int, _ from: Int) -> Void,
                row: (_ thread: Int, _ lane: Int, _ row: Int) -> UnsafePointer<Double>) {
     typealias Lanes = SIMD8<Double>
     let lanes = Lanes.scalarCount
-    let pixels = omegaSlot.count
-    let work = CurvatureBlocks(mapping, omegaSlot: omegaSlot, rows: rows, width: width, threads: threads, out: out)
+    let pixels = ranks.count, rows = ranks.rows, width = ranks.width
+    let work = CurvatureBlocks(mapping, ranks: ranks, threads: threads, out: out)
     let sources = work.sources, blocks = work.blocks
     let sourceAt = work.order.sourceAt.pointer, first = work.order.firstRank.pointer
     let slotAt = work.order.slotAt.pointer, rowRankStart = work.order.rowRankStart.pointer
@@ -146,7 +146,8 @@ public func curvatureFromWTilde(_ wTilde: UnsafeBufferPointer<Double>, mapping: 
     // One omega per lane and thread (zero at first: slots below a lane's `from` are never used).
     let threads = Threads.count, omegas = Scratch(threads * 8 * m)
     @inline(__always) func omega(_ tid: Int, _ lane: Int) -> UnsafeMutablePointer<Double> { omegas.pointer + (tid * 8 + lane) * m }
-    curvature(mapping, rows: 1, width: m, omegaSlot: Array(0..<m), threads: threads, out: out, begin: { tid, lane, s, from in
+    let ranks = PixelRanks(omegaSlot: Array(0..<m), rows: 1, width: m)
+    curvature(mapping, ranks: ranks, threads: threads, out: out, begin: { tid, lane, s, from in
         let omega = omega(tid, lane), count = m - from
         (omega + from).update(repeating: 0, count: count)
         for e in start[s]..<start[s + 1] {

@@ -20,15 +20,14 @@ final class CurvatureBlocks {
     /// Columns of F's eight rows staged at a time (16 KB: L1).
     static let chunk = 256
 
-    init(_ mapping: SparseMapping, omegaSlot: [Int], rows: Int, width: Int, threads: Int,
-         out: UnsafeMutableBufferPointer<Double>) {
+    init(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: UnsafeMutableBufferPointer<Double>) {
         let lanes = CurvatureBlocks.lanes
-        order = CurvatureOrder(mapping, omegaSlot: omegaSlot, rows: rows, width: width)
+        order = CurvatureOrder(mapping, ranks: ranks)
         sources = mapping.sourcePixels
         blocks = (sources + lanes - 1) / lanes
         self.out = out.baseAddress!
         // Sizes rounded to whole 4 KB pages, so that no two threads write one line.
-        panelSize = (omegaSlot.count * lanes + 511) & ~511
+        panelSize = (ranks.count * lanes + 511) & ~511
         lineSize = (blocks * lanes * lanes + 511) & ~511
         panels = Buffer(uninitialized: threads * panelSize)
         lines = Buffer(uninitialized: threads * lineSize)

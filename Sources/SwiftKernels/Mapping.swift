@@ -2,8 +2,8 @@
 ///
 /// Built from `pix_indexes_for_sub_slim_index` (M, B) and `pix_weights_for_sub_slim_index`
 /// (M, B): row m holds `T[m, indexes[m, b]] += weights[m, b]` for every b before the row's first
-/// -1. Any other index outside [0, S) is refused before anything is read through it. Stored both
-/// ways: by image pixel (rows) and by source pixel (columns, for building F column by column).
+/// -1. Any other index outside [0, S) is refused before anything is read through it. Stored by
+/// source pixel (columns), the form every kernel reads: F is built column by column.
 public struct SparseMapping {
     /// The most source pixels a mapping may have: tables of this many entries are allocated
     /// before anything else is known (2^26, far beyond any source mesh).
@@ -17,11 +17,8 @@ public struct SparseMapping {
 
     public let imagePixels: Int
     public let sourcePixels: Int
-    /// Entries of image pixel m: `rowSource[rowStart[m] ..< rowStart[m+1]]`, same for weights.
-    public let rowStart: UnsafeBufferPointer<Int>
-    public let rowSource: UnsafeBufferPointer<Int>
-    public let rowWeight: UnsafeBufferPointer<Double>
-    /// Entries of source pixel s: image pixels `columnPixel[columnStart[s] ..< columnStart[s+1]]`.
+    /// Entries of source pixel s: image pixels `columnPixel[columnStart[s] ..< columnStart[s+1]]`,
+    /// in increasing order (a pixel's entries in its order of b), same for weights.
     public let columnStart: UnsafeBufferPointer<Int>
     public let columnPixel: UnsafeBufferPointer<Int>
     public let columnWeight: UnsafeBufferPointer<Double>
@@ -33,10 +30,11 @@ public struct SparseMapping {
     public init(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,
                 rows: Int, width: Int, sources: Int, name: String) throws {
         try SparseMapping.checkSources(sources, name: "pixels")
-        // One pass to check and count (every index before a row's first -1 is read), one to copy.
-        let start = Buffer<Int>(rows + 1, repeating: 0)
+        // One pass to check and count per source (every index before a row's first -1 is read),
+        // one to place the entries: a counting sort straight from the (M, B) arrays.
+        let start = Buffer<Int>(sources + 1, repeating: 0)
+        let c = start.pointer
         for m in 0..<rows {
-            var used = 0
             for b in 0..<width {
                 let s = indexes[m * width + b]
                 if s == -1 { break }
@@ -44,20 +42,25 @@ public struct SparseMapping {
                     throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
                         + "(pixels = \(sources)); -1 ends a row")
                 }
-                used += 1
+                c[Int(s) + 1] += 1
             }
-            start.pointer[m + 1] = start.pointer[m] + used
         }
-        let entries = start.pointer[rows]
-        let source = Buffer<Int>(uninitialized: entries), weight = Buffer<Double>(uninitialized: entries)
+        for s in 0..<sources { c[s + 1] += c[s] }
+        let next = Buffer<Int>(uninitialized: max(sources, 1))
+        next.pointer.update(from: c, count: sources)
+        let pixel = Buffer<Int>(uninitialized: c[sources]), weight = Buffer<Double>(uninitialized: c[sources])
+        let n = next.pointer, p = pixel.pointer, w = weight.pointer
         for m in 0..<rows {
-            let first = start.pointer[m]
-            for e in first..<start.pointer[m + 1] {
-                source.pointer[e] = Int(indexes[m * width + e - first])
-                weight.pointer[e] = weights[m * width + e - first]
+            for b in 0..<width {
+                let s = Int(indexes[m * width + b])
+                if s == -1 { break }
+                let k = n[s]
+                p[k] = m
+                w[k] = weights[m * width + b]
+                n[s] = k + 1
             }
         }
-        self.init(rows: rows, sources: sources, rowStart: start, rowSource: source, rowWeight: weight)
+        self.init(rows: rows, sources: sources, columnStart: start, columnPixel: pixel, columnWeight: weight)
     }
 
     /// The production library's sub-pixel form: sub-pixel q maps onto image pixel `slim[q]` with
@@ -120,13 +123,13 @@ public struct SparseMapping {
         self.init(rows: rows, sources: sources, rowStart: Buffer(start), rowSource: Buffer(source), rowWeight: Buffer(weight))
     }
 
+    /// From entries listed by image pixel (row m: `rowSources/rowWeights[rowStarts[m] ..<
+    /// rowStarts[m + 1]]`), by a counting sort on the source pixel (stable: image pixels stay in
+    /// increasing order within a column).
     private init(rows: Int, sources: Int, rowStart rowStarts: Buffer<Int>, rowSource rowSources: Buffer<Int>,
                  rowWeight rowWeights: Buffer<Double>) {
-        imagePixels = rows
-        sourcePixels = sources
-        // Counting sort by source pixel; image pixels stay in increasing order within a column.
         let entries = rowSources.count
-        let start = Buffer<Int>(sources + 1, repeating: 0), next = Buffer<Int>(uninitialized: sources)
+        let start = Buffer<Int>(sources + 1, repeating: 0), next = Buffer<Int>(uninitialized: max(sources, 1))
         let pixel = Buffer<Int>(uninitialized: entries), weight = Buffer<Double>(uninitialized: entries)
         let c = start.pointer, n = next.pointer, rs = rowStarts.pointer, src = rowSources.pointer, w = rowWeights.pointer
         for e in 0..<entries { c[src[e] + 1] += 1 }
@@ -140,14 +143,17 @@ public struct SparseMapping {
                 n[s] = k + 1
             }
         }
-        storage = [rowStarts, rowSources, rowWeights, start, pixel, weight]
-        self.rowStart = rowStarts.buffer
-        self.rowSource = rowSources.buffer
-        self.rowWeight = rowWeights.buffer
+        self.init(rows: rows, sources: sources, columnStart: start, columnPixel: pixel, columnWeight: weight)
+    }
+
+    private init(rows: Int, sources: Int, columnStart start: Buffer<Int>, columnPixel pixel: Buffer<Int>,
+                 columnWeight weight: Buffer<Double>) {
+        imagePixels = rows
+        sourcePixels = sources
+        storage = [start, pixel, weight]
         columnStart = start.buffer
         columnPixel = pixel.buffer
         columnWeight = weight.buffer
-        withExtendedLifetime(next) {}
     }
 }
 
@@ -200,11 +206,11 @@ public struct NativeIndices {
 /// The dense mapping matrix: `T[m, s] = sum of the weights of row m's entries with index s`.
 /// Cost: M S writes to zero it, B M to fill it.
 public func mappingMatrix(_ mapping: SparseMapping, out: UnsafeMutableBufferPointer<Double>) {
-    let s = mapping.sourcePixels
+    let sources = mapping.sourcePixels
     out.initialize(repeating: 0)
-    for m in 0..<mapping.imagePixels {
-        for e in mapping.rowStart[m]..<mapping.rowStart[m + 1] {
-            out[m * s + mapping.rowSource[e]] += mapping.rowWeight[e]
+    for s in 0..<sources {
+        for e in mapping.columnStart[s]..<mapping.columnStart[s + 1] {
+            out[mapping.columnPixel[e] * sources + s] += mapping.columnWeight[e]
         }
     }
 }

@@ -36,7 +36,8 @@ public final class OffsetOperator {
     let tableWidth: Int
     /// Masked column span of each box row (empty rows: low > high).
     let spanLow: Buffer<Int>, spanHigh: Buffer<Int>
-    let slots: [Int]
+    /// The masked pixels ranked by their slot on the box (row x width + column).
+    let ranks: PixelRanks
     /// FFT state, made on first use of the fft method (under `lock`: an operator may be shared
     /// by threads).
     private var convolution: (fft: RealFFT2D, rows: Int, cols: Int, spectrum: Buffer<Double>)?
@@ -72,7 +73,7 @@ public final class OffsetOperator {
         spanLow = low
         spanHigh = high
         let boxWidth = width
-        slots = (0..<m).map { native.rows[$0] * boxWidth + native.cols[$0] }
+        ranks = PixelRanks(omegaSlot: (0..<m).map { native.rows[$0] * boxWidth + native.cols[$0] }, rows: height, width: width)
     }
 
     /// From the compact w-tilde (N, 2N-1); `native` must lie on the N x N grid.
@@ -151,7 +152,7 @@ public final class OffsetOperator {
         let padded = max(widest, 1), threads = Threads.count, lanes = 8, rowSize = (width + 11) & ~3
         let offsets = Buffer<Int>(threads * lanes * padded, repeating: 0), weights = Scratch(threads * lanes * padded)
         let entryCounts = Buffer<Int>(threads * lanes, repeating: 0), omegaRows = Scratch(threads * lanes * rowSize)
-        SwiftKernels.curvature(mapping, rows: height, width: width, omegaSlot: slots, threads: threads, out: out, begin: { tid, lane, s, _ in
+        SwiftKernels.curvature(mapping, ranks: ranks, threads: threads, out: out, begin: { tid, lane, s, _ in
             let first = start[s], nnz = start[s + 1] - first
             let slot = tid * lanes + lane
             let offset = offsets.pointer + slot * padded, a = weights.pointer + slot * padded
@@ -213,7 +214,7 @@ public final class OffsetOperator {
         // One omega per lane and thread (zero at first: slots below a lane's `from` are never used).
         let omegaSize = height * width + 8, omegas = Scratch(threads * 8 * omegaSize)
         @inline(__always) func omega(_ tid: Int, _ lane: Int) -> UnsafeMutablePointer<Double> { omegas.pointer + (tid * 8 + lane) * omegaSize }
-        SwiftKernels.curvature(mapping, rows: height, width: width, omegaSlot: slots, threads: threads, out: out, begin: { tid, lane, s, from in
+        SwiftKernels.curvature(mapping, ranks: ranks, threads: threads, out: out, begin: { tid, lane, s, from in
             let omega = omega(tid, lane)
             let firstRow = from / width
             var lastRow = firstRow
