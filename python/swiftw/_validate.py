@@ -7,6 +7,7 @@ TypeError naming the parameter. Shapes are checked in Swift, which names the par
 """
 from __future__ import annotations
 
+import functools
 import operator
 import os
 
@@ -19,8 +20,17 @@ def _describe(a: np.ndarray) -> str:
     return f"dtype {a.dtype}"
 
 
+def _ready(x, dtype, ndim: int | tuple[int, ...]) -> bool:
+    """Whether `x` already is what a kernel reads: an ndarray of `dtype`, C-contiguous, of an
+    allowed dimension (the common case in a sampler loop, checked first: it costs no NumPy call)."""
+    return (type(x) is np.ndarray and x.dtype == dtype and x.flags.c_contiguous
+            and (x.ndim == ndim if isinstance(ndim, int) else x.ndim in ndim))
+
+
 def floats(x, name: str, ndim: int | tuple[int, ...], dtype=np.float64) -> np.ndarray:
     """`x` as a C-contiguous float array (float64 by default) of `ndim` dimensions."""
+    if _ready(x, dtype, ndim):
+        return x
     a = np.asarray(x)
     kind = a.dtype.kind
     target = np.dtype(dtype)
@@ -45,6 +55,8 @@ def floats(x, name: str, ndim: int | tuple[int, ...], dtype=np.float64) -> np.nd
 
 def indices(x, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:
     """`x` as a C-contiguous int64 array of `ndim` dimensions (float indices are refused)."""
+    if _ready(x, np.int64, ndim):
+        return x
     a = np.asarray(x)
     kind = a.dtype.kind
     if a.size == 0 and kind == "f":
@@ -104,6 +116,7 @@ def choice(x, name: str, options: tuple[str, ...]) -> str:
     return x
 
 
+@functools.lru_cache(maxsize=1)
 def _physical_memory() -> int:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

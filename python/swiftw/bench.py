@@ -8,7 +8,8 @@ curvature_matrix, log_likelihood (plus cold_start: a new interpreter's import an
 In a group every implementation gets the same inputs (random, drawn once from a fixed seed), its
 first call ("first use": compilation included for Numba and JAX) is checked against the NumPy
 peer, and then it is timed: the median of several runs, adaptively fewer for slow calls, with
-one thread and with all cores. A mismatch is printed loudly and makes the exit status 1.
+one thread and with all cores, Python's garbage collector paused while samples are taken (as
+`timeit` does, for every row alike). A mismatch is printed loudly and makes the exit status 1.
 
 The problem sizes are in one table, `SIZES`; the input builders (`problem`), the implementation
 registry (`GROUPS`), the reference (`reference`) and the comparison (`compare`) are shared with
@@ -20,6 +21,7 @@ import argparse
 import contextlib
 import dataclasses
 import functools
+import gc
 import json
 import math
 import os
@@ -444,6 +446,14 @@ def _pure(fn: Callable[..., Any], *names: str, **kwargs) -> Callable[[Problem], 
     return make
 
 
+def _operator_run(p: Problem) -> Run:
+    """The sampler-loop form: a `swiftw.CurvatureOperator` built once per dataset (here, not
+    timed), then F for the mapping on every call."""
+    op = swiftw.CurvatureOperator(p.w_compact, p.native_index_for_slim_index)
+    args = (p.pix_indexes_for_sub_slim_index, p.pix_weights_for_sub_slim_index, p.pixels)
+    return Run(lambda: op.curvature_matrix(*args))
+
+
 def _chain(first: Callable, first_names: tuple[str, ...], second: Callable, second_names: tuple[str, ...]):
     """A Run that computes ``second(first(...), *second_args)`` (e.g. w_compact then unfold)."""
 
@@ -669,6 +679,7 @@ GROUPS: dict[str, Group] = {
                  primary=False, seconds=_fft_cost),
             Impl("swiftw", "swiftw",
                  _pure(swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS)),
+            Impl("swiftw (prepared operator)", "swiftw", _operator_run, primary=False),
             Impl("swiftw (W in memory)", "swiftw",
                  _pure(swiftw.curvature_matrix_via_w_tilde_sparse_mapping_matrix_from, *_F_W_TILDE_ARGS),
                  primary=False, memory=_w_bytes),
@@ -889,11 +900,19 @@ def measure(run: Run, prior: list[float] = ()) -> dict[str, Any]:
         if warm >= SLOW:
             times.append(warm)
     samples, number = _plan(times[0] if times else warm)
-    while len(times) < samples:
-        start = time.perf_counter()
-        for _ in range(number):
-            run.call()
-        times.append((time.perf_counter() - start) / number)
+    # A collection pass over everything the peers imported would land in whichever sample
+    # happens to trigger it.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        while len(times) < samples:
+            start = time.perf_counter()
+            for _ in range(number):
+                run.call()
+            times.append((time.perf_counter() - start) / number)
+    finally:
+        if collecting:
+            gc.enable()
     return dict(median=float(np.median(times)), samples=len(times), number=number, times=times)
 
 
