@@ -10,6 +10,9 @@ first call ("first use": compilation included for Numba and JAX) is checked agai
 peer, and then it is timed: the median of several runs, adaptively fewer for slow calls, with
 one thread and with all cores, Python's garbage collector paused while samples are taken (as
 `timeit` does, for every row alike). A mismatch is printed loudly and makes the exit status 1.
+At the production presets (sma, alma, alma_high) the curvature groups also time swiftw in calls
+that alternate between one thread and all cores, for a speed-up that both see under the same
+load.
 
 The problem sizes are in one table, `SIZES`; the input builders (`problem`), the implementation
 registry (`GROUPS`), the reference (`reference`) and the comparison (`compare`) are shared with
@@ -1013,6 +1016,54 @@ def _run_impl(group, p, impl, thread_counts, ref, ref_label, ref_seconds) -> Row
     return row
 
 
+# The issue-6 presets: there, swiftw's all-core speed-up is also measured in alternating calls.
+SCALING_PRESETS = ("sma", "alma", "alma_high")
+SCALING_GROUPS = ("curvature_matrix", "curvature_rectangular")
+SCALING: dict[str, list[dict[str, Any]]] = {}  # group -> run_scaling's result
+
+
+def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 15.0) -> list[dict[str, Any]]:
+    """swiftw's speed-up on `n_threads` threads over one, from calls that alternate between the two
+    (pairs in both orders; the median of the per-pair ratios): the table's two columns are timed
+    seconds apart, and on a shared host the second may meet other load than the first."""
+    out = []
+    for impl in group.impls:
+        if impl.library != "swiftw" or impl.label not in ("swiftw", "swiftw (prepared operator)"):
+            continue
+        progress(f"{group.name}: {impl.label}, 1 against {n_threads} threads, alternating")
+        run = impl.make(p)
+        before = swiftw.get_num_threads()
+        times: dict[int, list[float]] = {1: [], n_threads: []}
+        collecting = gc.isenabled()
+        time.sleep(SETTLE)
+        gc.disable()
+        try:
+            swiftw.set_num_threads(1)
+            seconds = _time_once(run.call)[0]  # warm-up, and the size of the budget
+            pairs = int(min(15, max(3, budget / (1.6 * seconds))))
+            for i in range(pairs):
+                for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
+                    swiftw.set_num_threads(n)
+                    times[n].append(_time_once(run.call)[0])
+        finally:
+            swiftw.set_num_threads(before)
+            if collecting:
+                gc.enable()
+        ratios = [a / b for a, b in zip(times[1], times[n_threads])]
+        out.append(dict(label=impl.label, threads=n_threads, pairs=len(ratios), one=float(np.median(times[1])),
+                        many=float(np.median(times[n_threads])), speedup=float(np.median(ratios))))
+    return out
+
+
+def scaling_text(results: list[dict[str, Any]]) -> str:
+    if not results:
+        return ""
+    n = results[0]["threads"]
+    parts = [f"{r['label']} {fmt_time(r['one'])} / {fmt_time(r['many'])}: {r['speedup']:.2f}x ({r['pairs']} pairs)"
+             for r in results]
+    return (f"   swiftw on {n} threads against 1, alternating calls (median per-pair ratio): " + "; ".join(parts))
+
+
 def _first_use(group, p, impl, run, row, ref, ref_label, ref_seconds) -> float:
     """Time the first call and check its result against the NumPy reference."""
     progress(f"{group.name}: {impl.label}, first call")
@@ -1313,6 +1364,8 @@ def write_json(path: str, preset: str, thread_counts, results, sweep, argv) -> N
             tolerance=dict(rtol=GROUPS[name].rtol, scale=GROUPS[name].scale_name) if name in GROUPS else None,
             rows=[_row_json(r, thread_counts, rows) for r in rows],
         )
+        if name in SCALING:
+            groups[name]["scaling"] = SCALING[name]
     document = dict(command=" ".join(["python -m swiftw bench"] + argv), preset=preset, threads=thread_counts,
                     machine=machine(), time_limit_s=TIME_LIMIT, groups=groups, sweep=sweep)
     with open(path, "w") as f:
@@ -1450,6 +1503,9 @@ def main(argv: list[str] | None = None) -> int:
         text = table(f"{name}: {group.title}", group.describe(p), rows, thread_counts)
         if name == "fma":
             text += "\n" + fma_floor_note(rows, p, thread_counts)
+        if name in SCALING_GROUPS and args.size in SCALING_PRESETS and max(thread_counts) > 1:
+            SCALING[name] = run_scaling(group, p, max(thread_counts))
+            text += "\n" + scaling_text(SCALING[name])
         print("\n" + text, flush=True)
     print("\n" + summary(results, thread_counts))
     print("\nratio: time / fastest in the column; swiftw x: this row's time / swiftw's (swiftw's speed-up); "
