@@ -9,6 +9,10 @@ public struct SparseMapping {
     /// before anything else is known (2^26, far beyond any source mesh).
     public static let maximumSources = 1 << 26
 
+    static func changed(_ name: String) -> KernelError {
+        KernelError.index("\(name) changed while it was being read (by another thread?)")
+    }
+
     static func checkSources(_ sources: Int, name: String) throws {
         guard sources >= 0 && sources <= maximumSources else {
             throw KernelError.memory("\(name) = \(sources) source pixels is more than swiftw supports (\(maximumSources))")
@@ -49,17 +53,22 @@ public struct SparseMapping {
         let next = Buffer<Int>(uninitialized: max(sources, 1))
         next.pointer.update(from: c, count: sources)
         let pixel = Buffer<Int>(uninitialized: c[sources]), weight = Buffer<Double>(uninitialized: c[sources])
-        let n = next.pointer, p = pixel.pointer, w = weight.pointer
+        let n = next.pointer, p = pixel.pointer, w = weights
         for m in 0..<rows {
             for b in 0..<width {
                 let s = Int(indexes[m * width + b])
                 if s == -1 { break }
+                // Checked again: the array is read twice without the GIL, and another thread may
+                // have written it in between; nothing goes outside the counted columns.
+                guard s >= 0 && s < sources && n[s] < c[s + 1] else { throw SparseMapping.changed(name) }
                 let k = n[s]
                 p[k] = m
-                w[k] = weights[m * width + b]
+                weight.pointer[k] = w[m * width + b]
                 n[s] = k + 1
             }
         }
+        // Every counted entry placed (else a column would hold unwritten pixel indices).
+        for s in 0..<sources where n[s] != c[s + 1] { throw SparseMapping.changed(name) }
         self.init(rows: rows, sources: sources, columnStart: start, columnPixel: pixel, columnWeight: weight)
     }
 
@@ -98,14 +107,21 @@ public struct SparseMapping {
         var next = count
         var source = [Int](repeating: 0, count: count[rows]), weight = [Double](repeating: 0, count: count[rows])
         for sub in 0..<q {
-            let m = Int(slim.map { $0[sub] } ?? Int64(sub))
+            // Checked again (read twice without the GIL: another thread may have written them).
+            let m = Int(slim.map { $0[sub] } ?? Int64(sub)), size = Int(sizes[sub])
+            guard m >= 0 && m < rows && size >= 0 && size <= count[m + 1] - next[m] else {
+                throw SparseMapping.changed("the sub-pixel mapping")
+            }
             let f = fraction.map { $0[m] } ?? 1
-            for b in 0..<Int(sizes[sub]) {
-                source[next[m]] = Int(indexes[sub * width + b])
+            for b in 0..<size {
+                let s = Int(indexes[sub * width + b])
+                guard s >= 0 && s < sources else { throw SparseMapping.changed("pix_indexes_for_sub_slim_index") }
+                source[next[m]] = s
                 weight[next[m]] = f * weights[sub * width + b]
                 next[m] += 1
             }
         }
+        for m in 0..<rows where next[m] != count[m + 1] { throw SparseMapping.changed("the sub-pixel mapping") }
         self.init(rows: rows, sources: sources, rowStart: Buffer(count), rowSource: Buffer(source), rowWeight: Buffer(weight))
     }
 

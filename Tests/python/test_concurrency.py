@@ -292,6 +292,43 @@ def test_shared_curvature_operator_first_use_from_many_threads(rng, restore_thre
     assert wrong == 0, f"{wrong} of {40 * threads} concurrent first uses differ from the serial answer"
 
 
+def test_mapping_written_by_another_thread_during_calls(rng, restore_threads):
+    """The kernels read the mapping without the GIL, twice (count, then place): another Python
+    thread writing it meanwhile (valid indices, -1, out-of-range values) may make a call fail
+    with IndexError, never read or write out of bounds: the process survives, and once the writer
+    stops F equals the reference again."""
+    swiftw.set_num_threads(2)
+    p = make_problem(rng, n_grid=int(rng.integers(24, 31)), k=300, s=120)
+    wc = ref.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)
+    op = swiftw.CurvatureOperator(wc, p.native)
+    idx = p.idx.copy()
+    stop = threading.Event()
+
+    def scribble():
+        values = np.array([-1, p.S, 10**9, -7, 0, p.S - 1], dtype=np.int64)
+        local = np.random.default_rng(int(rng.integers(1 << 30)))
+        while not stop.is_set():
+            i, b = int(local.integers(idx.shape[0])), int(local.integers(idx.shape[1]))
+            old = idx[i, b]
+            idx[i, b] = values[local.integers(len(values))]
+            idx[i, b] = old
+
+    writer = threading.Thread(target=scribble)
+    writer.start()
+    try:
+        for _ in range(60):
+            try:
+                op.curvature_matrix(idx, p.wts, p.S, method="direct")
+            except IndexError as error:  # the only failure allowed
+                assert "pix_indexes_for_sub_slim_index" in str(error)
+    finally:
+        stop.set()
+        writer.join()
+    want = ref.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(wc, p.native, p.idx, p.wts, p.S)
+    got = op.curvature_matrix(idx, p.wts, p.S, method="direct")
+    assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-10, what="F after the writer stopped")
+
+
 # ---------------------------------------------------------------------------------------------
 # the SIGINT disposition is put back
 # ---------------------------------------------------------------------------------------------
