@@ -36,7 +36,10 @@ public func constantRegularization(coefficient: Double, neighbors: UnsafeBufferP
     for i in 0..<s {
         out[i * s + i] += 1e-8 + c2 * Double(sizes[i])
         for j in 0..<lengths[i] {
-            out[i * s + Int(neighbors[i * p + j])] -= c2
+            // Checked again: read twice without the GIL, `neighbors` may have been written since.
+            let k = Int(neighbors[i * p + j])
+            guard k >= 0 && k < s else { throw KernelError.index("neighbors changed while it was being read (by another thread?)") }
+            out[i * s + k] -= c2
         }
     }
 }
