@@ -109,7 +109,7 @@ public struct SparseMapping {
         for sub in 0..<q {
             // Checked again (read twice without the GIL: another thread may have written them).
             let m = Int(slim.map { $0[sub] } ?? Int64(sub)), size = Int(sizes[sub])
-            guard m >= 0 && m < rows && size >= 0 && size <= count[m + 1] - next[m] else {
+            guard m >= 0 && m < rows && size >= 0 && size <= width && size <= count[m + 1] - next[m] else {
                 throw SparseMapping.changed("the sub-pixel mapping")
             }
             let f = fraction.map { $0[m] } ?? 1
@@ -191,29 +191,28 @@ public struct NativeIndices {
     public init(_ pairs: UnsafeBufferPointer<Int64>, gridRows: Int, gridCols: Int, name: String,
                 absolute: Bool = true) throws {
         let m = pairs.count / 2
-        var rows = [Int](repeating: 0, count: m), cols = [Int](repeating: 0, count: m)
+        // Each value read once (the array is read without the GIL: another thread may write it),
+        // then checked and shifted in the copy.
+        var axes = [(0..<m).map { Int(pairs[2 * $0]) }, (0..<m).map { Int(pairs[2 * $0 + 1]) }]
         for (axis, extent, what) in [(0, gridRows, "rows"), (1, gridCols, "columns")] {
             guard m > 0 else { break }
             var low = 0, high = 0
             for i in 0..<m {
-                let v = pairs[2 * i + axis]
-                guard v >= 0 && v < (absolute ? Int64(extent) : 1 << 40) else {
+                let v = axes[axis][i]
+                guard v >= 0 && v < (absolute ? extent : 1 << 40) else {
                     throw KernelError.index("\(name)[\(i), \(axis)] = \(v) is outside the grid's \(what) [0, \(extent))")
                 }
-                if v < pairs[2 * low + axis] { low = i }
-                if v > pairs[2 * high + axis] { high = i }
+                if v < axes[axis][low] { low = i }
+                if v > axes[axis][high] { high = i }
             }
-            let first = pairs[2 * low + axis], last = pairs[2 * high + axis]
+            let first = axes[axis][low], last = axes[axis][high]
             guard last - first < extent else {
                 throw KernelError.index("\(name)[\(high), \(axis)] = \(last) is \(last - first) \(what) from "
                     + "\(name)[\(low), \(axis)] = \(first): the mask spans more than the grid's \(extent) \(what)")
             }
-            for i in 0..<m {
-                let shifted = Int(pairs[2 * i + axis] - first)
-                if axis == 0 { rows[i] = shifted } else { cols[i] = shifted }
-            }
+            for i in 0..<m { axes[axis][i] -= first }
         }
-        storage = (Buffer(rows), Buffer(cols))
+        storage = (Buffer(axes[0]), Buffer(axes[1]))
         self.rows = storage.0.buffer
         self.cols = storage.1.buffer
     }

@@ -38,7 +38,9 @@ public func constantRegularization(coefficient: Double, neighbors: UnsafeBufferP
         for j in 0..<lengths[i] {
             // Checked again: read twice without the GIL, `neighbors` may have been written since.
             let k = Int(neighbors[i * p + j])
-            guard k >= 0 && k < s else { throw KernelError.index("neighbors changed while it was being read (by another thread?)") }
+            guard k >= 0 && k < s else {
+                throw KernelError.index("neighbors[\(i), \(j)] changed while it was being read (by another thread?)")
+            }
             out[i * s + k] -= c2
         }
     }

@@ -9,6 +9,7 @@ stops at the first that passes.
 
 import ctypes
 import hashlib
+import mmap
 import os
 import random
 import signal
@@ -292,41 +293,109 @@ def test_shared_curvature_operator_first_use_from_many_threads(rng, restore_thre
     assert wrong == 0, f"{wrong} of {40 * threads} concurrent first uses differ from the serial answer"
 
 
-def test_mapping_written_by_another_thread_during_calls(rng, restore_threads):
-    """The kernels read the mapping without the GIL, twice (count, then place): another Python
-    thread writing it meanwhile (valid indices, -1, out-of-range values) may make a call fail
-    with IndexError, never read or write out of bounds: the process survives, and once the writer
-    stops F equals the reference again."""
-    swiftw.set_num_threads(2)
-    p = make_problem(rng, n_grid=int(rng.integers(24, 31)), k=300, s=120)
-    wc = ref.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)
-    op = swiftw.CurvatureOperator(wc, p.native)
-    idx = p.idx.copy()
+def _before_guard_page(shape, dtype):
+    """A zeroed array whose last byte is followed by an unreadable page (Linux), so that a read
+    past its end faults instead of reading a neighbour's memory."""
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    page = mmap.PAGESIZE
+    span = (nbytes + page - 1) // page * page
+    region = mmap.mmap(-1, span + page)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(region))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mprotect(ctypes.c_void_p(base + span), ctypes.c_size_t(page), 0) != 0:
+        pytest.skip("mprotect is not available")
+    array = np.frombuffer(region, dtype=dtype, count=int(np.prod(shape)), offset=span - nbytes).reshape(shape)
+    _GUARDED.append(region)  # the mapping outlives the array
+    return array
+
+
+_GUARDED = []
+
+
+def _race(call, write, calls=60):
+    """`call()` `calls` times while another thread runs `write()` in a loop (NumPy copies, which
+    release the GIL, so the writes land while a kernel reads). Returns how many calls raised
+    IndexError (any other exception, or a crash, fails the test)."""
     stop = threading.Event()
 
-    def scribble():
-        values = np.array([-1, p.S, 10**9, -7, 0, p.S - 1], dtype=np.int64)
-        local = np.random.default_rng(int(rng.integers(1 << 30)))
+    def writer():
         while not stop.is_set():
-            i, b = int(local.integers(idx.shape[0])), int(local.integers(idx.shape[1]))
-            old = idx[i, b]
-            idx[i, b] = values[local.integers(len(values))]
-            idx[i, b] = old
+            write()
 
-    writer = threading.Thread(target=scribble)
-    writer.start()
+    thread = threading.Thread(target=writer)
+    thread.start()
+    refused = 0
     try:
-        for _ in range(60):
+        for _ in range(calls):
             try:
-                op.curvature_matrix(idx, p.wts, p.S, method="direct")
-            except IndexError as error:  # the only failure allowed
-                assert "pix_indexes_for_sub_slim_index" in str(error)
+                call()
+            except IndexError:
+                refused += 1
     finally:
         stop.set()
-        writer.join()
-    want = ref.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(wc, p.native, p.idx, p.wts, p.S)
-    got = op.curvature_matrix(idx, p.wts, p.S, method="direct")
-    assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-10, what="F after the writer stopped")
+        thread.join()
+    return refused
+
+
+@pytest.mark.parametrize("form", ["indexes", "sub-pixels", "neighbors"])
+def test_indices_written_by_another_thread_during_calls(rng, restore_threads, form):
+    """Index arrays are read without the GIL, and some twice (count, then place): another Python
+    thread rewriting them meanwhile, between valid values and -1 / out-of-range ones, may make a
+    call fail with IndexError, never read or write out of bounds (the sub-pixel indexes end at an
+    unreadable page: a read past them crashes the test). Large arrays, so that most calls overlap a
+    write; once the writer stops, the answer equals the reference again."""
+    swiftw.set_num_threads(2)
+    if form == "indexes":
+        m, b, s = 400_000, 3, 100
+        good = rng.integers(0, s, size=(m, b)).astype(np.int64)
+        bad = good.copy()
+        bad[::7, 1] = -1
+        bad[::13, 2] = s + 5
+        arg, weights, matrix = good.copy(), rng.uniform(size=(m, b)), rng.uniform(size=m)
+
+        def call():
+            return swiftw.sparse_mapping_matrix_transpose_matmul(matrix, arg, weights, s)
+
+        want = np.bincount(good.ravel(), weights=(weights * matrix[:, None]).ravel(), minlength=s)
+    elif form == "sub-pixels":
+        q, s = 400_000, 4
+        arg, weights = np.ones(q, np.int64), np.ones((q, 1))
+        # The last rows end at an unreadable page: a size read past the width (1) faults there.
+        indexes = _before_guard_page((q, 1), np.int64)
+        indexes[:] = rng.integers(0, s, size=(q, 1))
+        slim, fraction = np.zeros(q, np.int64), np.ones(1)
+        good, bad = arg.copy(), arg.copy()
+        bad[-2:] = (0, 2)  # the last size past the width; the pixel's total unchanged
+
+        def call():
+            return aa.mapping_matrix_from(indexes, arg, weights, s, 1, slim, fraction)
+
+        want = np.bincount(indexes.ravel(), minlength=s)[None, :].astype(float)
+    else:
+        s, p = 2000, 8
+        good = np.full((s, p), -1, np.int64)
+        good[:, :4] = rng.integers(0, s, size=(s, 4))
+        bad = good.copy()
+        bad[::3, 1] = s + 3
+        bad[1::3, 2] = -5
+        arg, sizes = good.copy(), np.full(s, 4, np.int64)
+
+        def call():
+            return swiftw.constant_regularization_matrix_from(1.5, arg, sizes)
+
+        want = ref.constant_regularization_matrix_from(1.5, good, sizes)
+
+    def write():
+        if form == "sub-pixels":  # the last two sizes only, element by element (the kernel runs meanwhile)
+            arg[-2], arg[-1] = bad[-2], bad[-1]
+            arg[-1], arg[-2] = good[-1], good[-2]
+        else:
+            np.copyto(arg, bad)
+            np.copyto(arg, good)
+
+    refused = _race(call, write)
+    assert refused > 0, "no call overlapped a write: the test did not exercise the race"
+    assert_close(call(), want, scale=np.max(np.abs(want)), rel=1e-12, what=f"{form} after the writer stopped")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1049,7 +1049,7 @@ def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 15.0) 
             swiftw.set_num_threads(before)
             if collecting:
                 gc.enable()
-        ratios = [a / b for a, b in zip(times[1], times[n_threads])]
+        ratios = [a / max(b, 1e-9) for a, b in zip(times[1], times[n_threads])]
         out.append(dict(label=impl.label, threads=n_threads, pairs=len(ratios), one=float(np.median(times[1])),
                         many=float(np.median(times[n_threads])), speedup=float(np.median(ratios))))
     return out
@@ -1482,6 +1482,7 @@ def main(argv: list[str] | None = None) -> int:
         loud(f"the machine is busy (load average {busy:.2f} before starting): timings will be noisy, "
              "the all-core column most of all")
     results: dict[str, list[Row]] = {}
+    SCALING.clear()
     for name in selected_groups(args.size, args.only):
         if name == "cold_start":
             size = SIZES[args.size][name]
@@ -1504,8 +1505,11 @@ def main(argv: list[str] | None = None) -> int:
         if name == "fma":
             text += "\n" + fma_floor_note(rows, p, thread_counts)
         if name in SCALING_GROUPS and args.size in SCALING_PRESETS and max(thread_counts) > 1:
-            SCALING[name] = run_scaling(group, p, max(thread_counts))
-            text += "\n" + scaling_text(SCALING[name])
+            try:
+                SCALING[name] = run_scaling(group, p, max(thread_counts))
+                text += "\n" + scaling_text(SCALING[name])
+            except Exception as exc:  # reported; the benchmark goes on
+                loud(f"{name}: alternating one/all-core calls raised {type(exc).__name__}: {exc}")
         print("\n" + text, flush=True)
     print("\n" + summary(results, thread_counts))
     print("\nratio: time / fastest in the column; swiftw x: this row's time / swiftw's (swiftw's speed-up); "
