@@ -53,7 +53,7 @@ public struct SparseMapping {
         let next = Buffer<Int>(uninitialized: max(sources, 1))
         next.pointer.update(from: c, count: sources)
         let pixel = Buffer<Int>(uninitialized: c[sources]), weight = Buffer<Double>(uninitialized: c[sources])
-        let n = next.pointer, p = pixel.pointer, w = weights
+        let n = next.pointer, p = pixel.pointer, w = weight.pointer
         for m in 0..<rows {
             for b in 0..<width {
                 let s = Int(indexes[m * width + b])
@@ -63,7 +63,7 @@ public struct SparseMapping {
                 guard s >= 0 && s < sources && n[s] < c[s + 1] else { throw SparseMapping.changed(name) }
                 let k = n[s]
                 p[k] = m
-                weight.pointer[k] = w[m * width + b]
+                w[k] = weights[m * width + b]
                 n[s] = k + 1
             }
         }

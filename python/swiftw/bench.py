@@ -890,6 +890,19 @@ def _plan(seconds: float) -> tuple[int, int]:
     return int(min(25, max(5, 1.0 / (seconds * number)))), number
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's garbage collector off while samples are taken: a collection pass over everything
+    the peers imported would land in whichever sample happens to trigger it."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def measure(run: Run, prior: list[float] = ()) -> dict[str, Any]:
     """Median time of `run.call`.
 
@@ -903,19 +916,12 @@ def measure(run: Run, prior: list[float] = ()) -> dict[str, Any]:
         if warm >= SLOW:
             times.append(warm)
     samples, number = _plan(times[0] if times else warm)
-    # A collection pass over everything the peers imported would land in whichever sample
-    # happens to trigger it.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with _gc_paused():
         while len(times) < samples:
             start = time.perf_counter()
             for _ in range(number):
                 run.call()
             times.append((time.perf_counter() - start) / number)
-    finally:
-        if collecting:
-            gc.enable()
     return dict(median=float(np.median(times)), samples=len(times), number=number, times=times)
 
 
@@ -1034,21 +1040,18 @@ def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 15.0) 
         run = impl.make(p)
         before = swiftw.get_num_threads()
         times: dict[int, list[float]] = {1: [], n_threads: []}
-        collecting = gc.isenabled()
         time.sleep(SETTLE)
-        gc.disable()
         try:
-            swiftw.set_num_threads(1)
-            seconds = _time_once(run.call)[0]  # warm-up, and the size of the budget
-            pairs = int(min(15, max(3, budget / (1.6 * seconds))))
-            for i in range(pairs):
-                for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
-                    swiftw.set_num_threads(n)
-                    times[n].append(_time_once(run.call)[0])
+            with _gc_paused():
+                swiftw.set_num_threads(1)
+                seconds = _time_once(run.call)[0]  # warm-up, and the size of the budget
+                pairs = int(min(15, max(3, budget / (1.6 * seconds))))
+                for i in range(pairs):
+                    for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
+                        swiftw.set_num_threads(n)
+                        times[n].append(_time_once(run.call)[0])
         finally:
             swiftw.set_num_threads(before)
-            if collecting:
-                gc.enable()
         ratios = [a / max(b, 1e-9) for a, b in zip(times[1], times[n_threads])]
         out.append(dict(label=impl.label, threads=n_threads, pairs=len(ratios), one=float(np.median(times[1])),
                         many=float(np.median(times[n_threads])), speedup=float(np.median(ratios))))
