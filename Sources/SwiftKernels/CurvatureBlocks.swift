@@ -163,19 +163,29 @@ final class CurvatureBlocks {
     }
 }
 
-/// `target[0 ..< n] = source[0 ..< n]`, with streaming stores from the first 32-byte aligned
-/// element of the target on: for rows of a matrix that is beyond the caches and not read again
-/// by this kernel.
+/// `target[0 ..< n] = source[0 ..< n]`: whole 64-byte lines of the target by streaming stores,
+/// the partial lines at either end by plain stores. For rows of a matrix that is beyond the
+/// caches and not read again by this kernel. A line only partly written by streaming stores
+/// leaves the write-combining buffer as a partial write, and one written by both kinds of store
+/// is slower still; F's rows (8 S bytes) and the chunks they are written in rarely start on a line
+/// (measured at sma: F's writing took twice as long when NumPy's 16-byte aligned F started 16 or
+/// 48 bytes into a line). A target that is not 8-byte aligned is copied by plain stores.
 @inline(__always)
 func streamCopy(_ target: UnsafeMutablePointer<Double>, _ source: UnsafePointer<Double>, _ n: Int) {
+    let address = Int(bitPattern: target)
     var i = 0
-    while i < n && Int(bitPattern: target + i) & 31 != 0 {
-        target[i] = source[i]
-        i += 1
-    }
-    while i + 4 <= n {
-        swiftw_stream(target + i, UnsafeRawPointer(source + i).loadUnaligned(as: SIMD4<Double>.self))
-        i += 4
+    if address & 7 == 0 {
+        let head = min(n, ((64 - (address & 63)) & 63) / 8)  // elements before the next line
+        while i < head {
+            target[i] = source[i]
+            i += 1
+        }
+        @inline(__always) func load(_ k: Int) -> SIMD4<Double> { UnsafeRawPointer(source + k).loadUnaligned(as: SIMD4<Double>.self) }
+        while i + 8 <= n {
+            swiftw_stream(target + i, load(i))
+            swiftw_stream(target + i + 4, load(i + 4))
+            i += 8
+        }
     }
     while i < n {
         target[i] = source[i]

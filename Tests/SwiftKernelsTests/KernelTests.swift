@@ -142,6 +142,29 @@ final class CurvatureTests: XCTestCase {
         MemoryPool.release(d, bytes: sizeD)
     }
 
+    func testStreamCopyEveryAlignmentAndLength() {
+        // Targets starting at every 8-byte offset in a line, lengths from 0 past a few lines: the
+        // copy is exact and touches nothing outside it (the streamed lines are whole lines).
+        var rng = Generator()
+        let capacity = 128
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: 8 * capacity + 64, alignment: 64)
+        defer { raw.deallocate() }
+        let source = (0..<capacity).map { _ in rng.uniform(-1, 1) }
+        let sentinel = -7.25
+        for byteOffset in stride(from: 0, to: 64, by: 8) {
+            for n in 0...40 {
+                let bytes = raw + byteOffset
+                for i in 0..<(capacity + 1) { bytes.storeBytes(of: sentinel, toByteOffset: 8 * i, as: Double.self) }
+                let target = bytes.assumingMemoryBound(to: Double.self)
+                source.withUnsafeBufferPointer { streamCopy(target + 1, $0.baseAddress!, n) }
+                func value(_ i: Int) -> Double { bytes.load(fromByteOffset: 8 * i, as: Double.self) }
+                XCTAssertEqual(value(0), sentinel, "offset \(byteOffset), n \(n): before the target")
+                for i in 0..<n { XCTAssertEqual(value(1 + i), source[i], "offset \(byteOffset), n \(n), element \(i)") }
+                XCTAssertEqual(value(1 + n), sentinel, "offset \(byteOffset), n \(n): past the target")
+            }
+        }
+    }
+
     func testIndexOutsideSourcesThrows() {
         let indexes: [Int64] = [0, 1, -1, 2, 5, 0], weights = [Double](repeating: 1, count: 6)
         XCTAssertThrowsError(try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in

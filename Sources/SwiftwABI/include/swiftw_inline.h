@@ -12,7 +12,8 @@ typedef double swiftw_double4 __attribute__((ext_vector_type(4)));
 
 /* A store that bypasses the caches (for whole lines read back only much later): no read for
  * ownership of the line. `address` must be 32-byte aligned (the type says so to the compiler:
- * a misaligned one faults); swiftw's scratch is 64-byte aligned, `streamCopy` aligns first. */
+ * a misaligned one faults); swiftw's scratch is 64-byte aligned, `streamCopy` aligns first. Write
+ * whole 64-byte lines with it: a line only partly streamed leaves as a partial write. */
 static inline void swiftw_stream(double *address, swiftw_double4 value) {
     __builtin_nontemporal_store(value, (swiftw_double4 *)address);
 }
