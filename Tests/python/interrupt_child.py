@@ -4,8 +4,9 @@
 
 Builds the inputs of one long kernel in memory owned by bytearrays (so that a buffer export still
 held after the call shows: a bytearray with a live export cannot be resized), measures how long
-the full call would take (from a call on a fraction of the work), starts the call, sends SIGINT to
-the process from a timer thread after DELAY seconds, and reports as one JSON line on stdout:
+the full call would take (from a call on a fraction of the work; where that is short of
+FULL_SECONDS, the work is multiplied), starts the call, sends SIGINT to the process from a timer
+thread after DELAY seconds, and reports as one JSON line on stdout:
 
 - what the call raised and how long after the signal;
 - whether every input is unchanged, and whether every input's memory can be resized afterwards
@@ -31,6 +32,8 @@ import swiftw  # noqa: E402
 import swiftw.autoarray as aa  # noqa: E402
 
 DELAY = 0.5
+FULL_SECONDS = 6.0  # what the uninterrupted call should take (the test requires at least 3 s)
+MAX_SCALE = 8       # at most this many times the work (memory: w_compact's inputs are 72 MB x scale)
 
 
 def backed(a):
@@ -50,10 +53,11 @@ def uv_for(rng, k, n, pixel_scale):
     return np.stack([r * np.cos(t), r * np.sin(t)], axis=1)
 
 
-def build(kernel, rng, fraction=1.0):
-    """(call(arrays) -> result, arrays) for `kernel`, with `fraction` of the full work."""
+def build(kernel, rng, fraction=1.0, scale=1):
+    """(call(arrays) -> result, arrays) for `kernel`, with `fraction` of the full work; `scale`
+    (a whole number) multiplies the full work, for a machine on which it would end too soon."""
     if kernel in ("w_compact_direct", "preload"):
-        n, k, ps = 150, int(3_000_000 * fraction), 0.1
+        n, k, ps = 150, int(3_000_000 * scale * fraction), 0.1
         arrays = [rng.uniform(0.5, 2.0, k), uv_for(rng, k, n, ps)]
         if kernel == "w_compact_direct":
             return (lambda a: swiftw.w_compact_curvature_interferometer_from(n, a[0], a[1], ps, method="direct"),
@@ -63,18 +67,18 @@ def build(kernel, rng, fraction=1.0):
         arrays.append(np.stack([d * (n / 2 - rows), d * (cols - n / 2)], axis=-1).astype(np.float64))
         return lambda a: aa.w_tilde_curvature_preload_interferometer_from(a[0], a[1], (n, n), a[2]), arrays
     if kernel == "w_tilde":
-        m, k = 3000, int(20_000 * fraction)
+        m, k = 3000, int(20_000 * scale * fraction)
         grid = rng.uniform(-1e-5, 1e-5, size=(m, 2))
         arrays = [rng.uniform(0.5, 2.0, k), rng.normal(scale=1e5, size=(k, 2)), grid]
         return lambda a: swiftw.w_tilde_curvature_interferometer_from(*a), arrays
     if kernel == "w_tilde_data":
-        m, k = 3000, int(1_000_000 * fraction)
+        m, k = 3000, int(1_000_000 * scale * fraction)
         grid = rng.uniform(-1e-5, 1e-5, size=(m, 2))  # off lattice: the direct M K sum
         arrays = [rng.uniform(0.5, 2.0, k) * rng.choice([-1.0, 1.0], k), rng.uniform(0.5, 2.0, k),
                   rng.normal(scale=1e5, size=(k, 2)), grid]
         return lambda a: swiftw.w_tilde_data_interferometer_from(*a, method="direct"), arrays
     if kernel == "curvature_compact":
-        n, s, b = 300, 2000, 5
+        n, s, b = 300, 2000, 5 * scale  # omega's work grows with the mappings per pixel
         mask = ref.mask_2d_circular_from((n, n), (1.0, 1.0), n / 2 - 1, (0.0, 0.0))
         native = np.argwhere(~mask).astype(np.int64)
         m = native.shape[0]
@@ -106,20 +110,30 @@ def main():
     swiftw.set_num_threads(cfg["threads"])
     report = {"threads": swiftw.get_num_threads()}
 
-    # how long the full call would take: time a fraction of the work and scale
+    # how long the full call would take: time a fraction of the work and scale; on a machine where
+    # that is short of FULL_SECONDS, the full work is multiplied (and timed again)
     probe_fraction = 1.0 / 50
-    probe_call, probe_arrays = build(cfg["kernel"], rng, probe_fraction)
-    probe_call(probe_arrays)  # warm-up
-    t0 = time.perf_counter()
-    probe_call(probe_arrays)
-    report["estimated_full_seconds"] = (time.perf_counter() - t0) / probe_fraction
+
+    def estimate(scale):
+        probe_call, probe_arrays = build(cfg["kernel"], rng, probe_fraction, scale)
+        probe_call(probe_arrays)  # warm-up
+        t0 = time.perf_counter()
+        probe_call(probe_arrays)
+        return (time.perf_counter() - t0) / probe_fraction
+
+    scale = 1
+    report["estimated_full_seconds"] = estimate(scale)
+    if report["estimated_full_seconds"] < FULL_SECONDS:
+        scale = min(MAX_SCALE, int(np.ceil(FULL_SECONDS / report["estimated_full_seconds"])))
+        report["estimated_full_seconds"] = estimate(scale)
+    report["scale"] = scale
 
     # the medium call (~0.3 s) whose result must not change across the interrupt
     medium_fraction = min(0.1, max(probe_fraction, 0.3 / report["estimated_full_seconds"]))
-    medium_call, medium_arrays = build(cfg["kernel"], rng, medium_fraction)
+    medium_call, medium_arrays = build(cfg["kernel"], rng, medium_fraction, scale)
     medium_before = medium_call(medium_arrays)
 
-    call, arrays = build(cfg["kernel"], rng)
+    call, arrays = build(cfg["kernel"], rng, 1.0, scale)
     pristine = [a.copy() for a in arrays]
     stores, views = zip(*(backed(a) for a in arrays))
     views = list(views)
