@@ -97,40 +97,69 @@ func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: U
             }
         }
     }
-    // Blocks are taken in order; a thread gathers its block, then waits until every earlier
-    // block is gathered (their runs of `lower` are complete) and assembles it. Waits are short
-    // (the earlier blocks were taken first and cost more; meanwhile the thread copies what is
-    // complete of its run), and a thread waits only for blocks
-    // other running threads took, so never for work nobody runs, however many threads Dispatch
-    // gives us. It stops on an interrupt.
+    // Blocks are taken in order. A block can be assembled once every earlier block is gathered
+    // (their runs of `lower` are complete). A thread gathers its block; if an earlier block is
+    // still being gathered elsewhere, it leaves its block in one of its two sets of lines and
+    // gathers the next into the other instead of waiting; it waits only when both sets hold
+    // blocks, or when no block is left. Meanwhile it copies what is complete of the waiting
+    // block's run. A thread waits only for blocks other running threads took, so never for work
+    // nobody runs, however many threads Dispatch gives us. It stops on an interrupt.
     // [0]: the next block; [8 + q]: block q gathered (the flags a line apart from the counter the
     // threads increment).
     let queue = Buffer<Int64>(blocks + 8, repeating: 0)
     parallelRanges(threads, threads: threads) { tid, _ in
         let next = queue.pointer, gathered = queue.pointer + 8
         var known = 0  // blocks 0..<known are gathered
-        while !Interrupt.requested {
-            let q = Int(swiftw_fetch_add(next, 1))
-            guard q < blocks else { return }
-            fillPanel(tid, q)
-            work.gather(tid, q)
-            swiftw_store_release(gathered + q, 1)
-            // While waiting, the tiles of q's run from blocks already gathered are copied.
-            var copied = 0
-            while known < q {
+        // The block waiting for its assembly, its set of lines, and the tiles of its run copied.
+        var waiting: (q: Int, set: Int, copied: Int)? = nil
+        var free = tid * CurvatureBlocks.linesPerThread  // the set the next block goes to
+        @inline(__always) func catchUp() {
+            while known < blocks && swiftw_load_acquire(gathered + known) != 0 { known += 1 }
+        }
+        // Waits until the waiting block can be assembled, and assembles it; false on an interrupt.
+        func assembleWaiting(_ block: (q: Int, set: Int, copied: Int)) -> Bool {
+            var copied = block.copied
+            while known < block.q {
                 if swiftw_load_acquire(gathered + known) != 0 {
                     known += 1
                 } else if Interrupt.requested {
-                    return
+                    return false
                 } else if copied < known {
-                    work.copyRun(tid, q, tiles: copied..<known)
+                    work.copyRun(block.set, block.q, tiles: copied..<known)
                     copied = known
                 } else {
                     sched_yield()
                 }
             }
-            work.assemble(tid, q, copied: copied)
+            work.assemble(tid, block.set, block.q, copied: copied)
+            return true
         }
+        while !Interrupt.requested {
+            let q = Int(swiftw_fetch_add(next, 1))
+            guard q < blocks else { break }
+            let set = free
+            fillPanel(tid, q)
+            work.gather(tid, q, into: set)
+            swiftw_store_release(gathered + q, 1)
+            catchUp()
+            if let block = waiting {
+                // Both sets are taken: the older block first (it is the earlier one).
+                guard assembleWaiting(block) else { return }
+                waiting = nil
+            }
+            if known >= q {
+                work.assemble(tid, set, q, copied: 0)
+            } else {
+                var copied = 0
+                if copied < known {
+                    work.copyRun(set, q, tiles: 0..<known)
+                    copied = known
+                }
+                waiting = (q, set, copied)
+                free = set ^ 1  // the other of the thread's two sets
+            }
+        }
+        if let block = waiting, !Interrupt.requested { _ = assembleWaiting(block) }
     }
     withExtendedLifetime((work, zeros, queue)) {}
 }

@@ -4,8 +4,9 @@ import SwiftwABI
 /// the gather of G = F (in place order) from the panel, the hand-over of G's lower half through
 /// `lower`, and the writing of F's rows. Compiled once, not once per omega method.
 ///
-/// Buffers: per thread a panel (rank, 8 lanes), lines (place b, 8 lanes: G(block's places, b)) and
-/// a stage (a chunk of F's eight rows on their way out); `lower`, S^2 / 2 doubles: block qb's run holds, for every earlier place b, the line
+/// Buffers: per thread a panel (rank, 8 lanes), two sets of lines (place b, 8 lanes: G(block's
+/// places, b); one block may wait in a set for its assembly while the thread gathers the next into
+/// the other) and a stage (a chunk of F's eight rows on their way out); `lower`, S^2 / 2 doubles: block qb's run holds, for every earlier place b, the line
 /// G(b, qb's places), as tile q (the block of b) at 64 (qb (qb - 1) / 2 + q), so that a block
 /// reads its lower half in one contiguous pass.
 final class CurvatureBlocks {
@@ -19,6 +20,8 @@ final class CurvatureBlocks {
     private let panelSize: Int, lineSize: Int, stageSize: Int
     /// Columns of F's eight rows staged at a time (16 KB: L1).
     static let chunk = 256
+    /// Sets of lines per thread: the block being gathered and one waiting to be assembled.
+    static let linesPerThread = 2
 
     init(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: UnsafeMutableBufferPointer<Double>) {
         let lanes = CurvatureBlocks.lanes
@@ -30,7 +33,7 @@ final class CurvatureBlocks {
         panelSize = (ranks.count * lanes + 511) & ~511
         lineSize = (blocks * lanes * lanes + 511) & ~511
         panels = Buffer(uninitialized: threads * panelSize)
-        lines = Buffer(uninitialized: threads * lineSize)
+        lines = Buffer(uninitialized: threads * CurvatureBlocks.linesPerThread * lineSize)
         stageSize = (lanes * CurvatureBlocks.chunk + 511) & ~511
         stages = Buffer(uninitialized: threads * stageSize)
         lower = Buffer(uninitialized: max(lanes * lanes * blocks * (blocks - 1) / 2, 1))
@@ -45,14 +48,14 @@ final class CurvatureBlocks {
         lower.pointer + CurvatureBlocks.lanes * CurvatureBlocks.lanes * (qb * (qb - 1) / 2)
     }
 
-    /// Block q, its panel filled: G(a, b) for its places a and every b >= a0 into the thread's
-    /// lines, the tiles of later blocks transposed into their runs of `lower` (streaming stores:
+    /// Block q, the panel of thread `tid` filled: G(a, b) for its places a and every b >= a0 into
+    /// the set of lines `set` (of `0 ..< threads * linesPerThread`), the tiles of later blocks transposed into their runs of `lower` (streaming stores:
     /// read back only when that block is assembled), and the block's own tile made symmetric.
     @inline(never)
-    func gather(_ tid: Int, _ q: Int) {
+    func gather(_ tid: Int, _ q: Int, into set: Int) {
         let lanes = CurvatureBlocks.lanes, sources = sources, blocks = blocks
         let a0 = q * lanes
-        let p = UnsafeRawPointer(panel(tid)), lines = lines.pointer + tid * lineSize
+        let p = UnsafeRawPointer(panel(tid)), lines = lines.pointer + set * lineSize
         let entryStart = order.entryStart.pointer, rank = order.entryRank.pointer, weight = order.entryWeight.pointer
         let strip = UnsafeMutableRawPointer(lines)
         if order.firstRank.pointer[order.sourceAt.pointer[a0]] < order.slotAt.count {
@@ -108,24 +111,25 @@ final class CurvatureBlocks {
         }
     }
 
-    /// Copies the tiles of q's run of `lower` from blocks in `tiles` (gathered) into the lines of
-    /// thread `tid` (which gathered q): lines for the places of those blocks.
+    /// Copies the tiles of q's run of `lower` from blocks in `tiles` (gathered) into the set of
+    /// lines q was gathered into: lines for the places of those blocks.
     @inline(never)
-    func copyRun(_ tid: Int, _ q: Int, tiles: Range<Int>) {
+    func copyRun(_ set: Int, _ q: Int, tiles: Range<Int>) {
         let tile = CurvatureBlocks.lanes * CurvatureBlocks.lanes
-        (lines.pointer + tid * lineSize + tiles.lowerBound * tile).update(from: run(q) + tiles.lowerBound * tile, count: tiles.count * tile)
+        (lines.pointer + set * lineSize + tiles.lowerBound * tile).update(from: run(q) + tiles.lowerBound * tile, count: tiles.count * tile)
     }
 
-    /// Block q's eight rows of F, once blocks 0...q are gathered and q by this thread: lines for
+    /// Block q's eight rows of F, once blocks 0...q are gathered, q into the set of lines `set`
+    /// by thread `tid` (whose stage is used): lines for
     /// earlier places come from q's run of `lower` (contiguous copies; those of blocks
     /// `0 ..< copied` are done), the rest are the block's own. Each row of F is written front to
     /// back, reading line position[s'] for column s'.
     @inline(never)
-    func assemble(_ tid: Int, _ q: Int, copied: Int) {
+    func assemble(_ tid: Int, _ set: Int, _ q: Int, copied: Int) {
         let lanes = CurvatureBlocks.lanes, sources = sources
         let a0 = q * lanes, count = min(lanes, sources - a0)
-        let lines = lines.pointer + tid * lineSize, position = order.position.pointer, sourceAt = order.sourceAt.pointer
-        copyRun(tid, q, tiles: copied..<q)
+        let lines = lines.pointer + set * lineSize, position = order.position.pointer, sourceAt = order.sourceAt.pointer
+        copyRun(set, q, tiles: copied..<q)
         let stage = stages.pointer + tid * stageSize, chunk = CurvatureBlocks.chunk
         @inline(__always) func line(_ column: Int) -> Lanes {
             UnsafeRawPointer(lines + position[column] * lanes).loadUnaligned(as: Lanes.self)
