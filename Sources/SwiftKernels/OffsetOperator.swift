@@ -118,7 +118,10 @@ public final class OffsetOperator {
     /// measured on this machine kind (AVX2, one thread) at the sma, alma and alma_high presets
     /// on Delaunay and rectangular meshes, where a whole F took 0.8-0.9e-10 s per direct unit
     /// (1.6e-10 at sma, where the gather and writing F dominate) and 2.1-2.3e-10 s per FFT
-    /// point-log2-point. See BENCHMARKS.md.
+    /// point-log2-point. Re-measured on the AVX-512 host (2026-12-01): the FFT method took 1.33x
+    /// the direct one where they come closest (alma_high, rectangular mesh, 314 non-zeros per
+    /// column), the model says 1.43x, and the direct method is the faster at every preset.
+    /// See BENCHMARKS.md.
     static let fftFactor = 2.8
 
     static func fftSize(_ height: Int, _ width: Int) -> (Int, Int) {

@@ -12,7 +12,7 @@ one thread and with all cores, Python's garbage collector paused while samples a
 `timeit` does, for every row alike). A mismatch is printed loudly and makes the exit status 1.
 At the production presets (sma, alma, alma_high) the curvature groups also time swiftw in calls
 that alternate between one thread and all cores, for a speed-up that both see under the same
-load.
+load, and its `method="auto"` in calls that alternate with `method="direct"` and `method="fft"`.
 
 The problem sizes are in one table, `SIZES`; the input builders (`problem`), the implementation
 registry (`GROUPS`), the reference (`reference`) and the comparison (`compare`) are shared with
@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import functools
 import gc
+import itertools
 import json
 import math
 import os
@@ -1028,10 +1029,11 @@ SCALING_GROUPS = ("curvature_matrix", "curvature_rectangular")
 SCALING: dict[str, list[dict[str, Any]]] = {}  # group -> run_scaling's result
 
 
-def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 15.0) -> list[dict[str, Any]]:
+def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 10.0) -> list[dict[str, Any]]:
     """swiftw's speed-up on `n_threads` threads over one, from calls that alternate between the two
     (pairs in both orders; the median of the per-pair ratios): the table's two columns are timed
-    seconds apart, and on a shared host the second may meet other load than the first."""
+    seconds apart, and on a shared host the second may meet other load than the first. Up to 100
+    pairs in about `budget` seconds: at sma 15 pairs took 0.1 s, inside one phase of the host's load."""
     out = []
     for impl in group.impls:
         if impl.library != "swiftw" or impl.label not in ("swiftw", "swiftw (prepared operator)"):
@@ -1045,7 +1047,7 @@ def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 15.0) 
             with _gc_paused():
                 swiftw.set_num_threads(1)
                 seconds = _time_once(run.call)[0]  # warm-up, and the size of the budget
-                pairs = int(min(15, max(3, budget / (1.6 * seconds))))
+                pairs = int(min(100, max(3, budget / (1.6 * seconds))))
                 for i in range(pairs):
                     for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
                         swiftw.set_num_threads(n)
@@ -1056,6 +1058,49 @@ def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 15.0) 
         out.append(dict(label=impl.label, threads=n_threads, pairs=len(ratios), one=float(np.median(times[1])),
                         many=float(np.median(times[n_threads])), speedup=float(np.median(ratios))))
     return out
+
+
+METHODS: dict[str, list[dict[str, Any]]] = {}  # group -> run_methods' result
+CURVATURE_METHODS = ("auto", "direct", "fft")
+
+
+def run_methods(group: Group, p: Problem, thread_counts: list[int], budget: float = 12.0) -> list[dict[str, Any]]:
+    """swiftw's drop-in F with `method="auto"` against `"direct"` and `"fft"`, in rounds of one
+    call each, the order going through all six permutations (each method follows each other as
+    often), so that each meets the same host load as the others; per thread count the medians and
+    the median over rounds of auto's time over the faster of the other two in that round."""
+    fn = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from
+    args = [getattr(p, name) for name in _F_COMPACT_ARGS]
+    calls = {m: functools.partial(fn, *args, method=m) for m in CURVATURE_METHODS}
+    before = swiftw.get_num_threads()
+    out = []
+    try:
+        with _gc_paused():
+            for n in thread_counts:
+                progress(f"{group.name}: swiftw methods auto / direct / fft, {n} thread(s), alternating")
+                swiftw.set_num_threads(n)
+                time.sleep(SETTLE)
+                seconds = sum(_time_once(call)[0] for call in calls.values())  # warm-up, and the budget
+                orders = list(itertools.permutations(CURVATURE_METHODS))
+                rounds = len(orders) * int(min(3, max(1, budget / len(thread_counts) / max(seconds, 1e-9) / len(orders))))
+                times: dict[str, list[float]] = {m: [] for m in calls}
+                for i in range(rounds):
+                    for m in orders[i % len(orders)]:
+                        times[m].append(_time_once(calls[m])[0])
+                medians = {m: float(np.median(v)) for m, v in times.items()}
+                per_round = [a / min(d, f) for a, d, f in zip(times["auto"], times["direct"], times["fft"])]
+                out.append(dict(threads=n, rounds=rounds, **medians, auto_over_faster=float(np.median(per_round))))
+    finally:
+        swiftw.set_num_threads(before)
+    return out
+
+
+def methods_text(results: list[dict[str, Any]]) -> str:
+    parts = [f"{r['threads']} thread{'s' if r['threads'] > 1 else ''}: auto {fmt_time(r['auto'])}, "
+             f"direct {fmt_time(r['direct'])}, fft {fmt_time(r['fft'])}, auto / faster {r['auto_over_faster']:.2f}"
+             f" ({r['rounds']} rounds)" for r in results]
+    return ("   swiftw's method='auto' against 'direct' and 'fft', alternating calls (medians; auto / faster: "
+            "median over rounds): " + "; ".join(parts))
 
 
 def scaling_text(results: list[dict[str, Any]]) -> str:
@@ -1369,6 +1414,8 @@ def write_json(path: str, preset: str, thread_counts, results, sweep, argv) -> N
         )
         if name in SCALING:
             groups[name]["scaling"] = SCALING[name]
+        if name in METHODS:
+            groups[name]["methods"] = METHODS[name]
     document = dict(command=" ".join(["python -m swiftw bench"] + argv), preset=preset, threads=thread_counts,
                     machine=machine(), time_limit_s=TIME_LIMIT, groups=groups, sweep=sweep)
     with open(path, "w") as f:
@@ -1486,6 +1533,7 @@ def main(argv: list[str] | None = None) -> int:
              "the all-core column most of all")
     results: dict[str, list[Row]] = {}
     SCALING.clear()
+    METHODS.clear()
     for name in selected_groups(args.size, args.only):
         if name == "cold_start":
             size = SIZES[args.size][name]
@@ -1513,6 +1561,12 @@ def main(argv: list[str] | None = None) -> int:
                 text += "\n" + scaling_text(SCALING[name])
             except Exception as exc:  # reported; the benchmark goes on
                 loud(f"{name}: alternating one/all-core calls raised {type(exc).__name__}: {exc}")
+        if name in SCALING_GROUPS and args.size in SCALING_PRESETS:
+            try:
+                METHODS[name] = run_methods(group, p, thread_counts)
+                text += "\n" + methods_text(METHODS[name])
+            except Exception as exc:  # reported; the benchmark goes on
+                loud(f"{name}: the method comparison raised {type(exc).__name__}: {exc}")
         print("\n" + text, flush=True)
     print("\n" + summary(results, thread_counts))
     print("\nratio: time / fastest in the column; swiftw x: this row's time / swiftw's (swiftw's speed-up); "
