@@ -1082,7 +1082,7 @@ def run_methods(group: Group, p: Problem, thread_counts: list[int], budget: floa
                 time.sleep(SETTLE)
                 seconds = sum(_time_once(call)[0] for call in calls.values())  # warm-up, and the budget
                 orders = list(itertools.permutations(CURVATURE_METHODS))
-                rounds = len(orders) * int(min(3, max(1, budget / len(thread_counts) / max(seconds, 1e-9) / len(orders))))
+                rounds = len(orders) * int(min(10, max(1, budget / len(thread_counts) / max(seconds, 1e-9) / len(orders))))
                 times: dict[str, list[float]] = {m: [] for m in calls}
                 for i in range(rounds):
                     for m in orders[i % len(orders)]:
