@@ -25,7 +25,7 @@ import SwiftwABI
 /// Cost: omega, sum over s of nnz(s) x (pixels from its first slot on) (`row`); gather,
 /// S^2 nnz / 16 8-lane FMAs (nnz the mean non-zeros per column); S^2 / 2 doubles through `lower`,
 /// S^2 written. Memory: S^2 / 2 doubles (`lower`), and per thread a panel of 8 M doubles and
-/// 8 (S + 8) doubles of lines.
+/// two sets of 8 (S + 8) doubles of lines.
 ///
 /// Omega lives on `ranks.rows` x `ranks.width` slots (`PixelRanks`: image pixel m at its omega
 /// slot = row x width + column, ranked in slot order).
@@ -112,7 +112,7 @@ func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: U
         var known = 0  // blocks 0..<known are gathered
         // The block waiting for its assembly, its set of lines, and the tiles of its run copied.
         var waiting: (q: Int, set: Int, copied: Int)? = nil
-        var free = tid * CurvatureBlocks.linesPerThread  // the set the next block goes to
+        var spare = tid * CurvatureBlocks.setsPerThread  // the set the next block goes to
         @inline(__always) func catchUp() {
             while known < blocks && swiftw_load_acquire(gathered + known) != 0 { known += 1 }
         }
@@ -137,7 +137,7 @@ func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: U
         while !Interrupt.requested {
             let q = Int(swiftw_fetch_add(next, 1))
             guard q < blocks else { break }
-            let set = free
+            let set = spare
             fillPanel(tid, q)
             work.gather(tid, q, into: set)
             swiftw_store_release(gathered + q, 1)
@@ -150,13 +150,9 @@ func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: U
             if known >= q {
                 work.assemble(tid, set, q, copied: 0)
             } else {
-                var copied = 0
-                if copied < known {
-                    work.copyRun(set, q, tiles: 0..<known)
-                    copied = known
-                }
-                waiting = (q, set, copied)
-                free = set ^ 1  // the other of the thread's two sets
+                if known > 0 { work.copyRun(set, q, tiles: 0..<known) }
+                waiting = (q, set, known)
+                spare = set ^ 1  // the other of the thread's two sets
             }
         }
         if let block = waiting, !Interrupt.requested { _ = assembleWaiting(block) }

@@ -6,9 +6,10 @@ import SwiftwABI
 ///
 /// Buffers: per thread a panel (rank, 8 lanes), two sets of lines (place b, 8 lanes: G(block's
 /// places, b); one block may wait in a set for its assembly while the thread gathers the next into
-/// the other) and a stage (a chunk of F's eight rows on their way out); `lower`, S^2 / 2 doubles: block qb's run holds, for every earlier place b, the line
-/// G(b, qb's places), as tile q (the block of b) at 64 (qb (qb - 1) / 2 + q), so that a block
-/// reads its lower half in one contiguous pass.
+/// the other) and a stage (a chunk of F's eight rows on their way out); `lower`, S^2 / 2 doubles:
+/// block qb's run holds, for every earlier place b, the line G(b, qb's places), as tile q (the
+/// block of b) at 64 (qb (qb - 1) / 2 + q), so that a block reads its lower half in one contiguous
+/// pass.
 final class CurvatureBlocks {
     typealias Lanes = SIMD8<Double>
     static let lanes = Lanes.scalarCount
@@ -21,7 +22,7 @@ final class CurvatureBlocks {
     /// Columns of F's eight rows staged at a time (16 KB: L1).
     static let chunk = 256
     /// Sets of lines per thread: the block being gathered and one waiting to be assembled.
-    static let linesPerThread = 2
+    static let setsPerThread = 2
 
     init(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: UnsafeMutableBufferPointer<Double>) {
         let lanes = CurvatureBlocks.lanes
@@ -33,7 +34,7 @@ final class CurvatureBlocks {
         panelSize = (ranks.count * lanes + 511) & ~511
         lineSize = (blocks * lanes * lanes + 511) & ~511
         panels = Buffer(uninitialized: threads * panelSize)
-        lines = Buffer(uninitialized: threads * CurvatureBlocks.linesPerThread * lineSize)
+        lines = Buffer(uninitialized: threads * CurvatureBlocks.setsPerThread * lineSize)
         stageSize = (lanes * CurvatureBlocks.chunk + 511) & ~511
         stages = Buffer(uninitialized: threads * stageSize)
         lower = Buffer(uninitialized: max(lanes * lanes * blocks * (blocks - 1) / 2, 1))
@@ -49,8 +50,9 @@ final class CurvatureBlocks {
     }
 
     /// Block q, the panel of thread `tid` filled: G(a, b) for its places a and every b >= a0 into
-    /// the set of lines `set` (of `0 ..< threads * linesPerThread`), the tiles of later blocks transposed into their runs of `lower` (streaming stores:
-    /// read back only when that block is assembled), and the block's own tile made symmetric.
+    /// the set of lines `set` (of `0 ..< threads * setsPerThread`), the tiles of later blocks
+    /// transposed into their runs of `lower` (streaming stores: read back only when that block is
+    /// assembled), and the block's own tile made symmetric.
     @inline(never)
     func gather(_ tid: Int, _ q: Int, into set: Int) {
         let lanes = CurvatureBlocks.lanes, sources = sources, blocks = blocks

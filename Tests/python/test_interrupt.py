@@ -20,7 +20,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CHILD = os.path.join(HERE, "interrupt_child.py")
 
 LATENCY_LIMIT = 1.0       # seconds from SIGINT to the exception (issue 5: "about a second")
-MIN_FULL_SECONDS = 3.0    # the uninterrupted call must take at least this long, or the test proves nothing
+MIN_FULL_SECONDS = 4.0    # the uninterrupted call must take at least this long, or the test proves nothing
+                          # (the estimate runs high by up to 1.6x for F, whose fixed part is large;
+                          # the call must outlast DELAY + LATENCY_LIMIT = 1.5 s)
 CHILD_TIMEOUT = 60.0
 
 
