@@ -1072,26 +1072,21 @@ def run_methods(group: Group, p: Problem, thread_counts: list[int], budget: floa
     fn = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from
     args = [getattr(p, name) for name in _F_COMPACT_ARGS]
     calls = {m: functools.partial(fn, *args, method=m) for m in CURVATURE_METHODS}
-    before = swiftw.get_num_threads()
+    orders = list(itertools.permutations(CURVATURE_METHODS))
     out = []
-    try:
-        with _gc_paused():
-            for n in thread_counts:
-                progress(f"{group.name}: swiftw methods auto / direct / fft, {n} thread(s), alternating")
-                swiftw.set_num_threads(n)
-                time.sleep(SETTLE)
-                seconds = sum(_time_once(call)[0] for call in calls.values())  # warm-up, and the budget
-                orders = list(itertools.permutations(CURVATURE_METHODS))
-                rounds = len(orders) * int(min(10, max(1, budget / len(thread_counts) / max(seconds, 1e-9) / len(orders))))
-                times: dict[str, list[float]] = {m: [] for m in calls}
-                for i in range(rounds):
-                    for m in orders[i % len(orders)]:
-                        times[m].append(_time_once(calls[m])[0])
-                medians = {m: float(np.median(v)) for m, v in times.items()}
-                per_round = [a / min(d, f) for a, d, f in zip(times["auto"], times["direct"], times["fft"])]
-                out.append(dict(threads=n, rounds=rounds, **medians, auto_over_faster=float(np.median(per_round))))
-    finally:
-        swiftw.set_num_threads(before)
+    for n in thread_counts:
+        progress(f"{group.name}: swiftw methods auto / direct / fft, {n} thread(s), alternating")
+        with threads(n), _gc_paused():
+            time.sleep(SETTLE)
+            seconds = sum(_time_once(call)[0] for call in calls.values())  # warm-up, and the budget
+            rounds = len(orders) * int(min(10, max(1, budget / len(thread_counts) / max(seconds, 1e-9) / len(orders))))
+            times: dict[str, list[float]] = {m: [] for m in calls}
+            for i in range(rounds):
+                for m in orders[i % len(orders)]:
+                    times[m].append(_time_once(calls[m])[0])
+        medians = {m: float(np.median(v)) for m, v in times.items()}
+        per_round = [a / min(d, f) for a, d, f in zip(times["auto"], times["direct"], times["fft"])]
+        out.append(dict(threads=n, rounds=rounds, **medians, auto_over_faster=float(np.median(per_round))))
     return out
 
 
