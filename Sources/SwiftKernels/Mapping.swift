@@ -193,26 +193,30 @@ public struct NativeIndices {
         let m = pairs.count / 2
         // Each value read once (the array is read without the GIL: another thread may write it),
         // then checked and shifted in the copy.
-        var axes = [(0..<m).map { Int(pairs[2 * $0]) }, (0..<m).map { Int(pairs[2 * $0 + 1]) }]
-        for (axis, extent, what) in [(0, gridRows, "rows"), (1, gridCols, "columns")] {
+        let axes = (Buffer<Int>(uninitialized: m), Buffer<Int>(uninitialized: m))
+        for i in 0..<m {
+            axes.0.pointer[i] = Int(pairs[2 * i])
+            axes.1.pointer[i] = Int(pairs[2 * i + 1])
+        }
+        for (axis, values, extent, what) in [(0, axes.0.pointer, gridRows, "rows"), (1, axes.1.pointer, gridCols, "columns")] {
             guard m > 0 else { break }
             var low = 0, high = 0
             for i in 0..<m {
-                let v = axes[axis][i]
+                let v = values[i]
                 guard v >= 0 && v < (absolute ? extent : 1 << 40) else {
                     throw KernelError.index("\(name)[\(i), \(axis)] = \(v) is outside the grid's \(what) [0, \(extent))")
                 }
-                if v < axes[axis][low] { low = i }
-                if v > axes[axis][high] { high = i }
+                if v < values[low] { low = i }
+                if v > values[high] { high = i }
             }
-            let first = axes[axis][low], last = axes[axis][high]
+            let first = values[low], last = values[high]
             guard last - first < extent else {
                 throw KernelError.index("\(name)[\(high), \(axis)] = \(last) is \(last - first) \(what) from "
                     + "\(name)[\(low), \(axis)] = \(first): the mask spans more than the grid's \(extent) \(what)")
             }
-            for i in 0..<m { axes[axis][i] -= first }
+            if first != 0 { for i in 0..<m { values[i] -= first } }
         }
-        storage = (Buffer(axes[0]), Buffer(axes[1]))
+        storage = axes
         self.rows = storage.0.buffer
         self.cols = storage.1.buffer
     }

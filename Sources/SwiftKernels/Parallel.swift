@@ -1,4 +1,3 @@
-import Dispatch
 import SwiftwABI
 
 /// Cooperative cancellation: a request to stop (Ctrl-C) that long kernels check between blocks
@@ -14,8 +13,9 @@ public enum Interrupt {
 
 /// Thread settings shared by every kernel.
 ///
-/// Kernels split their work into independent output blocks and run them with
-/// `DispatchQueue.concurrentPerform`; `Threads.count` caps how many run at once. Changing it
+/// Kernels split their work into independent output blocks and run them on `Workers` (helper
+/// threads kept between calls; `DispatchQueue.concurrentPerform` when those are busy);
+/// `Threads.count` caps how many run at once. Changing it
 /// between calls is safe: a kernel reads it once, at its start.
 public enum Threads {
     nonisolated(unsafe) private static var stored: Int = 1
@@ -43,7 +43,7 @@ public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (Int) ->
         for i in 0..<n where !Interrupt.requested { body(i) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: t) { tid in
+    Workers.run(t) { tid in
         var i = tid
         while i < n && !Interrupt.requested {
             body(i)
@@ -61,7 +61,7 @@ public func parallelFor(_ n: Int, threads: Int = Threads.count, _ body: (_ threa
         for i in 0..<n where !Interrupt.requested { body(0, i) }
         return
     }
-    DispatchQueue.concurrentPerform(iterations: t) { tid in
+    Workers.run(t) { tid in
         var i = tid
         while i < n && !Interrupt.requested {
             body(tid, i)
@@ -77,7 +77,7 @@ public func parallelRanges(_ n: Int, threads: Int = Threads.count, _ body: (Int,
         body(0, 0..<n)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: t) { tid in
+    Workers.run(t) { tid in
         let lo = n * tid / t, hi = n * (tid + 1) / t
         body(tid, lo..<hi)
     }

@@ -122,6 +122,28 @@ final class CurvatureTests: XCTestCase {
         }
     }
 
+    /// `method: .auto`'s choice, which skips the exact direct cost when its bound decides, is the
+    /// choice of the exact costs: sparse mappings (direct), dense ones (fft), and between.
+    func testAutoChoosesByCosts() throws {
+        var rng = Generator()
+        let p = Problem(n: 12, k: 50, rng: &rng)
+        let native = try p.nativePairs.withUnsafeBufferPointer {
+            try NativeIndices($0, gridRows: p.n, gridCols: p.n, name: "native") }
+        let op = OffsetOperator(native: native) { dr, dc in Double(dr * 31 + dc) }
+        var chose = Set<Bool>()
+        for (b, s) in [(1, 40), (3, 40), (8, 4), (16, 4), (32, 3), (64, 2), (128, 2)] {
+            for _ in 0..<4 {
+                let (indexes, weights) = randomMapping(rows: p.m, width: b, sources: s, rng: &rng)
+                let mapping = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
+                    try SparseMapping(indexes: i, weights: w, rows: p.m, width: b, sources: s, name: "pix") } }
+                let (direct, fft) = op.costs(mapping)
+                XCTAssertEqual(op.fftIsCheaper(mapping), fft < direct, "B = \(b), S = \(s)")
+                chose.insert(fft < direct)
+            }
+        }
+        XCTAssertEqual(chose, [false, true], "the mappings should span both choices")
+    }
+
     func testMemoryPoolReusesLargeBlocks() {
         // An odd size, so that no block parked by another test fits it better.
         let bytes = 3 * MemoryPool.minimumBytes + 7 * 4096
@@ -204,16 +226,22 @@ final class WeightedSumTests: XCTestCase {
     }
 }
 
-/// Every threaded kernel on 4 threads against 1 thread (and, under `make sanitize`, under
-/// ThreadSanitizer): same answers, no races.
+/// Every threaded kernel on 2 and on 4 threads against 1 thread (and, under `make sanitize`,
+/// under ThreadSanitizer): same answers, no races. Two threads run on the helpers (`Workers`),
+/// four beyond this machine kind's two CPUs on Dispatch.
 final class ThreadedKernelTests: XCTestCase {
     override func tearDown() { Threads.count = 1 }
 
+    /// The body's answer on one thread twice, and its answers on 2 and on 4 threads, joined (so
+    /// that each is compared with the one-thread answer).
     private func run<T: Equatable>(_ body: () throws -> [T]) rethrows -> ([T], [T]) {
         Threads.count = 1
         let one = try body()
+        Threads.count = 2
+        let two = try body()
         Threads.count = 4
-        return (one, try body())
+        let four = try body()
+        return (one + one, two + four)
     }
 
     func testKernelsAgreeAcrossThreadCounts() throws {
@@ -232,34 +260,34 @@ final class ThreadedKernelTests: XCTestCase {
                     wCompact(noise: noise, uv: uv, gridSize: p.n, pixelScale: p.pixelScale, out: $0) } } }
             return out
         }
-        let (c1, c4) = run(compactOf)
-        for (a, b) in zip(c1, c4) { XCTAssertEqual(a, b, accuracy: 1e-12 * p.weightSum) }
-        let (w1, w4) = run { () -> [Double] in
+        let (c1, cN) = run(compactOf)
+        for (a, b) in zip(c1, cN) { XCTAssertEqual(a, b, accuracy: 1e-12 * p.weightSum) }
+        let (w1, wN) = run { () -> [Double] in
             var out = [Double](repeating: 0, count: p.m * p.m)
             p.noise.withUnsafeBufferPointer { noise in p.uv.withUnsafeBufferPointer { uv in
                 p.grid.withUnsafeBufferPointer { grid in out.withUnsafeMutableBufferPointer {
                     wTilde(noise: noise, uv: uv, grid: grid, out: $0) } } } }
             return out
         }
-        XCTAssertEqual(w1, w4)
+        XCTAssertEqual(w1, wN)
         // One operator shared by the threads of each call, direct and fft.
-        let op = c1.withUnsafeBufferPointer { OffsetOperator(wCompact: $0, gridSize: p.n, native: native) }
+        let op = Array(c1[..<(p.n * (2 * p.n - 1))]).withUnsafeBufferPointer { OffsetOperator(wCompact: $0, gridSize: p.n, native: native) }
         for method in [CurvatureMethod.direct, .fft] {
-            let (f1, f4) = run { () -> [Double] in
+            let (f1, fN) = run { () -> [Double] in
                 var out = [Double](repeating: .nan, count: s * s)
                 out.withUnsafeMutableBufferPointer { op.curvature(mapping, method: method, out: $0) }
                 return out
             }
             let scale = f1.map(abs).max()!
-            for (a, b) in zip(f1, f4) { XCTAssertEqual(a, b, accuracy: 1e-13 * scale) }
+            for (a, b) in zip(f1, fN) { XCTAssertEqual(a, b, accuracy: 1e-13 * scale) }
         }
-        let (t1, t4) = run { () -> [Double] in
+        let (t1, tN) = run { () -> [Double] in
             let x = (0..<(p.m * 5)).map { Double($0 % 17) - 8 }
             var out = [Double](repeating: .nan, count: s * 5)
             x.withUnsafeBufferPointer { xp in out.withUnsafeMutableBufferPointer {
                 transposeMatmul(mapping, matrix: xp, columns: 5, out: $0) } }
             return out
         }
-        XCTAssertEqual(t1, t4)
+        XCTAssertEqual(t1, tN)
     }
 }

@@ -4,6 +4,7 @@ correct, and the GIL is released while a kernel runs.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -160,6 +161,55 @@ def test_results_correct_with_one_thread(rng, restore_threads):
     f = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(wc, p.native, p.idx, p.wts, p.S)
     want = ref.curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w, p.idx, p.wts, p.S)
     assert_close(f, want, scale=np.max(np.abs(want)), rel=1e-10, what="F compact, 1 thread")
+
+
+# ---------------------------------------------------------------------------------------------
+# the helper threads kept between calls: forked children, one CPU
+# ---------------------------------------------------------------------------------------------
+
+# A child interpreter: w_compact on 1 and 2 threads, then in forked pool workers (a sampler's
+# process pool forks after the parent ran on all cores); prints max|x - one thread| / sum(c).
+_FORK_CODE = """
+import multiprocessing as mp, numpy as np, swiftw
+rng = np.random.default_rng({seed})
+sigma = rng.uniform(0.5, 2.0, 3000)
+uv = rng.normal(scale=3e4, size=(3000, 2))
+def w(threads):
+    swiftw.set_num_threads(threads)
+    return swiftw.w_compact_curvature_interferometer_from(16, sigma, uv, 0.1, method="direct")
+one = w(1)
+results = [w(2), w(2)]
+if {fork}:
+    with mp.get_context("fork").Pool(2) as pool:
+        results += pool.map(w, [2, 2, 1, 2, 2, 2])
+print(max(float(np.max(np.abs(x - one))) for x in results) / float(np.sum(sigma ** -2.0)))
+"""
+
+
+def test_forked_children_run_threaded_kernels(rng):
+    """The parent's helper thread does not exist in a forked child: the child starts its own
+    (a child waiting for the parent's would hang). Its own session, so that a hang is killed
+    with the pool workers it forked."""
+    env = dict(os.environ)
+    env.pop("SWIFTW_NUM_THREADS", None)
+    code = _FORK_CODE.format(seed=int(rng.integers(2**31)), fork=True)
+    with tempfile.TemporaryDirectory() as cwd:
+        child = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            out, err = child.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.communicate()
+            pytest.fail("a forked child's two-thread call hung (waiting for the parent's helper thread?)")
+    assert child.returncode == 0, f"child failed: {err}"
+    assert float(out.split()[0]) <= THREAD_REL, f"forked children: max|2 threads - 1 thread| = {out} x sum(c)"
+
+
+def test_more_threads_than_cpus(rng):
+    """Pinned to one CPU, two threads run on Dispatch (no helper spins on the one CPU), same answer."""
+    out = _child(_FORK_CODE.format(seed=int(rng.integers(2**31)), fork=False), single_cpu=True)
+    assert float(out[0]) <= THREAD_REL, f"one CPU: max|2 threads - 1 thread| = {out[0]} x sum(c)"
 
 
 # ---------------------------------------------------------------------------------------------

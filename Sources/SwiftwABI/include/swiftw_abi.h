@@ -47,4 +47,7 @@ typedef int32_t (*swiftw_kernel)(const swiftw_array *arrays, int64_t narrays,
 void swiftw_interrupt_set(int32_t value);
 int32_t swiftw_interrupt_get(void);
 
+/* The number of CPUs this process may run on now (its affinity mask), at least 1. */
+int32_t swiftw_available_cpus(void);
+
 #endif

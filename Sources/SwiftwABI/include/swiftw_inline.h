@@ -1,6 +1,7 @@
 /* Small helpers the Swift kernels take from C, static inline so that Swift inlines them: a
  * software prefetch (for reads scattered over megabytes, which no hardware prefetcher guesses)
- * and the three atomic operations of the curvature kernel's task queue. */
+ * the three atomic operations of the curvature kernel's task queue, and a spin-wait hint for the
+ * helper threads (Workers.swift). */
 #ifndef SWIFTW_INLINE_H
 #define SWIFTW_INLINE_H
 #include <stdint.h>
@@ -24,6 +25,15 @@ static inline void swiftw_stream_fence(void) {
     __builtin_ia32_sfence();
 #else
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+/* In a spin-wait loop: a short wait that saves power and leaves a sibling hyper-thread the core. */
+static inline void swiftw_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
 #endif
 }
 
