@@ -126,6 +126,12 @@ enum Workers {
                 let start = argument!.assumingMemoryBound(to: Int64.self)
                 let (index, generation) = (Int(start[0]), start[1])
                 start.deallocate()
+                // Asynchronous signals (Ctrl-C, a terminal's, a timer's) go to the interpreter's
+                // threads, never to a helper; a helper's own faults still reach it.
+                var signals = sigset_t()
+                sigfillset(&signals)
+                for fault in [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS] { sigdelset(&signals, fault) }
+                pthread_sigmask(SIG_BLOCK, &signals, nil)
                 Workers.serve(index, after: generation)
             }, start)
             guard created == 0 else {
