@@ -3,7 +3,8 @@ import Glibc
 import SwiftwABI
 
 /// Helper threads kept between kernel calls: after a job they wait for the next by spinning for
-/// `spinSeconds`, then sleep on a condition variable.
+/// `spinSeconds` (yielding their CPU to any other thread that wants it), then sleep on a
+/// condition variable.
 ///
 /// Why not `DispatchQueue.concurrentPerform` for every call: it wakes a sleeping worker per call,
 /// and on this machine kind the second thread then starts 0.1-0.2 ms after the region opens and
@@ -21,6 +22,9 @@ enum Workers {
     /// How long an idle helper spins before it sleeps, in seconds: 10 ms by default (OpenMP
     /// runtimes spin 0.1-200 ms), `SWIFTW_SPIN_MS` in the environment at first use otherwise
     /// (0: sleep at once). A process that never runs a kernel on more than one thread starts none.
+    /// The spin yields the CPU after its first microseconds: spinning on the core instead made
+    /// the two-thread log-likelihood (our F, then LAPACK's threads) 1.2-1.3x slower than one
+    /// thread, where with Dispatch and with the yielding spin both take about the same time.
     static let spinSeconds: Double = {
         if let text = getenv("SWIFTW_SPIN_MS"), let ms = Double(String(cString: text)), ms >= 0 {
             return min(ms, 10_000) / 1000
@@ -154,9 +158,12 @@ enum Workers {
                 let idle = seconds()
                 var spins = 0
                 while word >> 16 == seen {
-                    swiftw_pause()
+                    // A short while on the core, then yielding it to any thread that wants it
+                    // (LAPACK's after our F, another process): the helper spins only on a CPU
+                    // nothing else would use.
+                    if spins < 1024 { swiftw_pause() } else { sched_yield() }
                     spins += 1
-                    if spins & 255 == 0 && seconds() - idle > spinSeconds {
+                    if spins & 63 == 0 && seconds() - idle > spinSeconds {
                         pthread_mutex_lock(sleepLock)
                         sleepers.pointee += 1
                         while swiftw_load_acquire(published) >> 16 == seen { pthread_cond_wait(wake, sleepLock) }
