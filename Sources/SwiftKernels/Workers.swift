@@ -17,7 +17,7 @@ import SwiftwABI
 ///
 /// A job is published as one word, `generation << 16 | threads`; helper i (1 ..< threads) runs
 /// `job(i)` and counts itself in `finished`; the caller runs `job(0)` and returns once the others
-/// have finished. Helpers beyond a job's thread count skip it.
+/// have finished. Helpers beyond a job's thread count skip it (and sleep).
 enum Workers {
     /// How long an idle helper spins before it sleeps, in seconds: 10 ms by default (OpenMP
     /// runtimes spin 0.1-200 ms), `SWIFTW_SPIN_MS` in the environment at first use otherwise
@@ -50,6 +50,9 @@ enum Workers {
     }()
     private static let prepared: Bool = {
         words.initialize(repeating: 0, count: 24)
+        // Every lock made now, before any helper exists (a child forked while a helper made one
+        // lazily could not take it).
+        _ = (submitLock, sleepLock, wake)
         // A forked child has none of its parent's threads (a sampler's process pool forks after
         // the once-per-dataset work ran on all cores): it forgets them and starts its own.
         pthread_atfork(nil, nil) {
@@ -125,19 +128,21 @@ enum Workers {
             let start = UnsafeMutablePointer<Int64>.allocate(capacity: 2)
             start[0] = Int64(helpers + 1)
             start[1] = swiftw_load_acquire(published) >> 16
+            // Asynchronous signals (Ctrl-C, a terminal's, a timer's) go to the interpreter's
+            // threads, never to a helper; a helper's own faults still reach it. The helper
+            // inherits the mask from its first instruction on.
+            var signals = sigset_t(), previous = sigset_t()
+            sigfillset(&signals)
+            for fault in [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS] { sigdelset(&signals, fault) }
+            pthread_sigmask(SIG_BLOCK, &signals, &previous)
             var thread = pthread_t()
             let created = pthread_create(&thread, nil, { argument in
                 let start = argument!.assumingMemoryBound(to: Int64.self)
                 let (index, generation) = (Int(start[0]), start[1])
                 start.deallocate()
-                // Asynchronous signals (Ctrl-C, a terminal's, a timer's) go to the interpreter's
-                // threads, never to a helper; a helper's own faults still reach it.
-                var signals = sigset_t()
-                sigfillset(&signals)
-                for fault in [SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS] { sigdelset(&signals, fault) }
-                pthread_sigmask(SIG_BLOCK, &signals, nil)
                 Workers.serve(index, after: generation)
             }, start)
+            pthread_sigmask(SIG_SETMASK, &previous, nil)
             guard created == 0 else {
                 start.deallocate()
                 return false
@@ -148,34 +153,41 @@ enum Workers {
         return true
     }
 
+    /// Runs part `index` of the current job. Not inlined, so that the helper's reference to the
+    /// closure is gone before it counts itself finished: `withoutActuallyEscaping` in `run`
+    /// checks, once the others have finished, that no reference outlives the call.
+    @inline(never)
+    private static func runPart(_ index: Int) { job!(index) }
+
     /// Helper `index`: runs its part of every job of more than `index` threads, from the one
-    /// after generation `seen` on.
+    /// after generation `seen` on. It spins only after a job it took part in (after a narrower
+    /// job it sleeps at once, so that one wide call does not keep every helper spinning).
     private static func serve(_ index: Int, after seen: Int64) -> Never {
-        var seen = seen
+        var seen = seen, spin = true
         while true {
             var word = swiftw_load_acquire(published)
-            if word >> 16 == seen {
-                let idle = seconds()
-                var spins = 0
-                while word >> 16 == seen {
+            let idle = seconds()
+            var spins = 0
+            while word >> 16 == seen {
+                if spin && (spins & 63 != 0 || seconds() - idle <= spinSeconds) {
                     // A short while on the core, then yielding it to any thread that wants it
                     // (LAPACK's after our F, another process): the helper spins only on a CPU
                     // nothing else would use.
                     if spins < 1024 { swiftw_pause() } else { sched_yield() }
                     spins += 1
-                    if spins & 63 == 0 && seconds() - idle > spinSeconds {
-                        pthread_mutex_lock(sleepLock)
-                        sleepers.pointee += 1
-                        while swiftw_load_acquire(published) >> 16 == seen { pthread_cond_wait(wake, sleepLock) }
-                        sleepers.pointee -= 1
-                        pthread_mutex_unlock(sleepLock)
-                    }
-                    word = swiftw_load_acquire(published)
+                } else {
+                    pthread_mutex_lock(sleepLock)
+                    sleepers.pointee += 1
+                    while swiftw_load_acquire(published) >> 16 == seen { pthread_cond_wait(wake, sleepLock) }
+                    sleepers.pointee -= 1
+                    pthread_mutex_unlock(sleepLock)
                 }
+                word = swiftw_load_acquire(published)
             }
             seen = word >> 16
-            if index < Int(word & 0xffff) {
-                job!(index)
+            spin = index < Int(word & 0xffff)
+            if spin {
+                runPart(index)
                 _ = swiftw_fetch_add(finished, 1)
             }
         }
