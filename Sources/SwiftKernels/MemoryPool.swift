@@ -14,11 +14,7 @@ enum MemoryPool {
     static let alignment = 64
     static let hugeBytes = 1 << 21
 
-    private static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        return lock
-    }()
+    private static let lock = newMutex()
     nonisolated(unsafe) private static var parked: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
     nonisolated(unsafe) private static var parkedBytes = 0
 

@@ -41,11 +41,7 @@ public final class OffsetOperator {
     /// FFT state, made on first use of the fft method (under `lock`: an operator may be shared
     /// by threads).
     private var convolution: (fft: RealFFT2D, rows: Int, cols: Int, spectrum: Buffer<Double>)?
-    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
-        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(lock, nil)
-        return lock
-    }()
+    private let lock = newMutex()
 
     deinit {
         pthread_mutex_destroy(lock)
@@ -96,10 +92,7 @@ public final class OffsetOperator {
     /// log2(P1 P2) (measured on AVX2, see BENCHMARKS.md).
     public func costs(_ mapping: SparseMapping) -> (direct: Double, fft: Double) {
         var pixelsFrom = [Double](repeating: 0, count: height + 1)
-        for r in stride(from: height - 1, through: 0, by: -1) {
-            let span = spanLow.pointer[r] <= spanHigh.pointer[r] ? spanHigh.pointer[r] - spanLow.pointer[r] + 1 : 0
-            pixelsFrom[r] = pixelsFrom[r + 1] + Double(span)
-        }
+        for r in stride(from: height - 1, through: 0, by: -1) { pixelsFrom[r] = pixelsFrom[r + 1] + Double(spanWidth(r)) }
         var direct = 0.0, used = 0
         for s in 0..<mapping.sourcePixels {
             let first = mapping.columnStart[s], last = mapping.columnStart[s + 1]
@@ -118,12 +111,17 @@ public final class OffsetOperator {
     /// 1% of F on one thread).
     func fftIsCheaper(_ mapping: SparseMapping) -> Bool {
         var pixels = 0, used = 0
-        for r in 0..<height where spanLow.pointer[r] <= spanHigh.pointer[r] { pixels += spanHigh.pointer[r] - spanLow.pointer[r] + 1 }
+        for r in 0..<height { pixels += spanWidth(r) }
         for s in 0..<mapping.sourcePixels where mapping.columnStart[s] < mapping.columnStart[s + 1] { used += 1 }
         let mostDirect = Double(mapping.columnStart[mapping.sourcePixels]) * Double(pixels)
         if mostDirect <= fftCost(columns: used) { return false }
         let (direct, fft) = costs(mapping)
         return fft < direct
+    }
+
+    /// Slots of box row r's masked span (0 for a row without pixels).
+    private func spanWidth(_ r: Int) -> Int {
+        spanLow.pointer[r] <= spanHigh.pointer[r] ? spanHigh.pointer[r] - spanLow.pointer[r] + 1 : 0
     }
 
     /// The FFT method's cost for `columns` columns with entries (units of `costs`).

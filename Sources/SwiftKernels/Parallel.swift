@@ -15,8 +15,8 @@ public enum Interrupt {
 ///
 /// Kernels split their work into independent output blocks and run them on `Workers` (helper
 /// threads kept between calls; `DispatchQueue.concurrentPerform` when those are busy);
-/// `Threads.count` caps how many run at once. Changing it
-/// between calls is safe: a kernel reads it once, at its start.
+/// `Threads.count` caps how many run at once. Changing it between calls is safe: a kernel reads
+/// it once, at its start.
 public enum Threads {
     nonisolated(unsafe) private static var stored: Int = 1
 

@@ -7,10 +7,10 @@ import SwiftwABI
 /// condition variable.
 ///
 /// Why not `DispatchQueue.concurrentPerform` for every call: it wakes a sleeping worker per call,
-/// and on this machine kind the second thread then starts 0.1-0.2 ms after the region opens and
-/// the join takes another 0.02-0.03 ms, against 2.7 ms for F at the sma preset on two threads
-/// (the two-core speed-up of that call was 1.64-1.66x with Dispatch, 1.71-1.75x with a helper
-/// still spinning from the previous call; BENCHMARKS.md). Dispatch stays the fallback: for a
+/// and on this machine kind the second thread then starts 0.1-0.25 ms after the region opens and
+/// the join takes another 0.02-0.035 ms, against 2.7-3.3 ms for F at the sma preset on two
+/// threads (the two-core speed-up of that call was 1.54-1.72x with Dispatch, 1.69-1.82x with a
+/// helper still waiting from the previous call, in alternating processes; BENCHMARKS.md). Dispatch stays the fallback: for a
 /// call made while the helpers are busy (from another Python thread, or nested in a job), and
 /// for more threads than the CPUs this process may use (a spinning helper would then take a
 /// CPU from the threads doing the work).
@@ -42,7 +42,7 @@ enum Workers {
     nonisolated(unsafe) private static var job: ((Int) -> Void)? = nil
     /// Helpers started (numbered 1...helpers), under `submitLock`.
     nonisolated(unsafe) private static var helpers = 0
-    private static let submitLock = mutex(), sleepLock = mutex()
+    private static let submitLock = newMutex(), sleepLock = newMutex()
     private static let wake: UnsafeMutablePointer<pthread_cond_t> = {
         let c = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
         pthread_cond_init(c, nil)
@@ -65,12 +65,6 @@ enum Workers {
         }
         return true
     }()
-
-    private static func mutex() -> UnsafeMutablePointer<pthread_mutex_t> {
-        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(m, nil)
-        return m
-    }
 
     private static func seconds() -> Double {
         var t = timespec()
@@ -192,4 +186,11 @@ enum Workers {
             }
         }
     }
+}
+
+/// A new, initialized mutex; its owner destroys it, if it ever goes away.
+func newMutex() -> UnsafeMutablePointer<pthread_mutex_t> {
+    let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    pthread_mutex_init(lock, nil)
+    return lock
 }
