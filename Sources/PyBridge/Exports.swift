@@ -237,14 +237,30 @@ public func swiftwWTildeDataNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, 
     }
 }
 
-/// Reads (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at arrays i, i+1 with
-/// `pixels` source pixels.
-func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {
+/// The arrays (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at i, i+1, both
+/// (M, B), M = `rows` if given.
+private func mappingArrays(_ args: Arguments, _ i: Int, rows: Int?)
+    throws -> (indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>, rows: Int, width: Int) {
     let indexes = try args.indices(i, "pix_indexes_for_sub_slim_index", shape: [rows, nil])
     let shape = args.shape(i)
     let weights = try args.doubles(i + 1, "pix_weights_for_sub_slim_index", shape: [shape[0], shape[1]])
-    return try SparseMapping(indexes: indexes, weights: weights, rows: shape[0], width: shape[1],
+    return (indexes, weights, shape[0], shape[1])
+}
+
+/// Reads (pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index) at arrays i, i+1 with
+/// `pixels` source pixels.
+func sparseMapping(_ args: Arguments, _ i: Int, rows: Int?, pixels: Int) throws -> SparseMapping {
+    let (indexes, weights, rows, width) = try mappingArrays(args, i, rows: rows)
+    return try SparseMapping(indexes: indexes, weights: weights, rows: rows, width: width,
                              sources: pixels, name: "pix_indexes_for_sub_slim_index")
+}
+
+/// The mapping of arrays i, i+1 (as `sparseMapping`, one row per image pixel of `op`) in the
+/// order `op.curvature` reads, made straight from the arrays.
+func curvatureOrder(_ args: Arguments, _ i: Int, _ op: OffsetOperator, pixels: Int) throws -> CurvatureOrder {
+    let (indexes, weights, _, width) = try mappingArrays(args, i, rows: op.native.count)
+    return try op.order(indexes: indexes, weights: weights, width: width, sources: pixels,
+                        name: "pix_indexes_for_sub_slim_index")
 }
 
 /// mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels).
@@ -343,9 +359,10 @@ public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: Numb
         let pixels = try args.integer(0, "pixels")
         let method = try args.method(1)
         let (compact, n, native) = try compactAndNative(args, 1)
-        let mapping = try sparseMapping(args, 3, rows: native.rows.count, pixels: pixels)
+        let op = OffsetOperator(wCompact: compact, gridSize: n, native: native)
+        let order = try curvatureOrder(args, 3, op, pixels: pixels)
         let out = try args.output(0, "out", shape: [pixels, pixels])
-        curvatureFromWCompact(compact, gridSize: n, native: native, mapping: mapping, method: method, out: out)
+        op.curvature(order, method: method, out: out)
     }
 }
 

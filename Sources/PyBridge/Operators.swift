@@ -60,9 +60,9 @@ public func swiftwOperatorCreate(_ a: ArrayList, _ na: Int64, _ x: NumberList, _
 
 /// The operator of numbers[0] (a handle) and the mapping of arrays 1, 2 (pix_indexes,
 /// pix_weights) onto numbers[1] source pixels, checked against the operator's image pixels.
-private func operatorAndMapping(_ args: Arguments) throws -> (OffsetOperator, SparseMapping) {
+private func operatorAndMapping(_ args: Arguments) throws -> (OffsetOperator, CurvatureOrder) {
     let op = try registry.get(try args.integer(0, "handle", atLeast: 1))
-    return (op, try sparseMapping(args, 1, rows: op.native.count, pixels: try args.integer(1, "pixels")))
+    return (op, try curvatureOrder(args, 1, op, pixels: try args.integer(1, "pixels")))
 }
 
 /// The operator's F: arrays (out (S, S), pix_indexes, pix_weights), numbers (handle, pixels, method).
@@ -71,9 +71,9 @@ public func swiftwOperatorCurvature(_ a: ArrayList, _ na: Int64, _ x: NumberList
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 3, what: "arrays")
-        let (op, mapping) = try operatorAndMapping(args)
-        let out = try args.output(0, "out", shape: [mapping.sourcePixels, mapping.sourcePixels])
-        op.curvature(mapping, method: try args.method(2), out: out)
+        let (op, order) = try operatorAndMapping(args)
+        let out = try args.output(0, "out", shape: [order.sources, order.sources])
+        op.curvature(order, method: try args.method(2), out: out)
     }
 }
 
@@ -84,9 +84,9 @@ public func swiftwOperatorCosts(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ 
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 3, what: "arrays")
-        let (op, mapping) = try operatorAndMapping(args)
+        let (op, order) = try operatorAndMapping(args)
         let out = try args.output(0, "out", shape: [2])
-        let (direct, fft) = op.costs(mapping)
+        let (direct, fft) = op.costs(order)
         out[0] = direct
         out[1] = fft
     }

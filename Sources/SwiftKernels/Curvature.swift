@@ -27,20 +27,21 @@ import SwiftwABI
 /// S^2 written. Memory: S^2 / 2 doubles (`lower`), and per thread a panel of 8 M doubles and
 /// two sets of 8 (S + 8) doubles of lines.
 ///
-/// Omega lives on `ranks.rows` x `ranks.width` slots (`PixelRanks`: image pixel m at its omega
-/// slot = row x width + column, ranked in slot order).
-/// `begin(thread, lane, s, from)` starts source s in a lane: its omega is wanted at least at the
-/// slots `>= from`. `row(thread, lane, r)` then returns row r of that omega (at least the columns
-/// of its pixels, valid until the lane's next `begin` or `row`); it is asked only for rows from
-/// the one holding `from` on, in increasing order. Threads are numbered `0 ..< threads`.
+/// Omega lives on `ranks.rows` x `ranks.width` slots (`order.ranks`, `PixelRanks`: image pixel m
+/// at its omega slot = row x width + column, ranked in slot order).
+/// `begin(thread, lane, a, from)` starts the source at place a in a lane (its entries are
+/// `order.entries(a)`): its omega is wanted at least at the slots `>= from`.
+/// `row(thread, lane, r)` then returns row r of that omega (at least the columns of its pixels,
+/// valid until the lane's next `begin` or `row`); it is asked only for rows from the one holding
+/// `from` on, in increasing order. Threads are numbered `0 ..< threads`.
 @inline(__always)
-func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: UnsafeMutableBufferPointer<Double>,
-               begin: (_ thread: Int, _ lane: Int, _ source: Int, _ from: Int) -> Void,
+func curvature(_ order: CurvatureOrder, threads: Int, out: UnsafeMutableBufferPointer<Double>,
+               begin: (_ thread: Int, _ lane: Int, _ place: Int, _ from: Int) -> Void,
                row: (_ thread: Int, _ lane: Int, _ row: Int) -> UnsafePointer<Double>) {
     typealias Lanes = SIMD8<Double>
     let lanes = Lanes.scalarCount
-    let pixels = ranks.count, rows = ranks.rows, width = ranks.width
-    let work = CurvatureBlocks(mapping, ranks: ranks, threads: threads, out: out)
+    let ranks = order.ranks, pixels = ranks.count, rows = ranks.rows, width = ranks.width
+    let work = CurvatureBlocks(order, threads: threads, out: out)
     let sources = work.sources, blocks = work.blocks
     let sourceAt = work.order.sourceAt.pointer, first = work.order.firstRank.pointer
     let slotAt = work.order.slotAt.pointer, rowRankStart = work.order.rowRankStart.pointer
@@ -56,9 +57,9 @@ func curvature(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: U
         guard low < pixels else { return }
         var firstRow = SIMD8<Int>(repeating: Int.max)
         for j in 0..<count where first[sourceAt[a0 + j]] < pixels {
-            let s = sourceAt[a0 + j], from = slotAt[first[s]]
+            let from = slotAt[first[sourceAt[a0 + j]]]
             firstRow[j] = from / width
-            begin(tid, j, s, from)
+            begin(tid, j, a0 + j, from)
         }
         for r in (slotAt[low] / width)..<rows {
             let r0 = max(low, rowRankStart[r]), r1 = rowRankStart[r + 1]
@@ -167,15 +168,15 @@ public func curvatureFromWTilde(_ wTilde: UnsafeBufferPointer<Double>, mapping: 
                                 out: UnsafeMutableBufferPointer<Double>) {
     let m = mapping.imagePixels
     let w = wTilde.baseAddress!
-    let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
     // One omega per lane and thread (zero at first: slots below a lane's `from` are never used).
     let threads = Threads.count, omegas = Scratch(threads * 8 * m)
     @inline(__always) func omega(_ tid: Int, _ lane: Int) -> UnsafeMutablePointer<Double> { omegas.pointer + (tid * 8 + lane) * m }
-    let ranks = PixelRanks(omegaSlot: Array(0..<m), rows: 1, width: m)
-    curvature(mapping, ranks: ranks, threads: threads, out: out, begin: { tid, lane, s, from in
+    let order = CurvatureOrder(mapping, ranks: PixelRanks(omegaSlot: Array(0..<m), rows: 1, width: m))
+    let pixel = order.entryPixel.pointer, weight = order.entryWeight.pointer
+    curvature(order, threads: threads, out: out, begin: { tid, lane, a, from in
         let omega = omega(tid, lane), count = m - from
         (omega + from).update(repeating: 0, count: count)
-        for e in start[s]..<start[s + 1] {
+        for e in order.entries(a) {
             axpy(omega + from, weight[e], w + pixel[e] * m + from, count)
         }
     }, row: { tid, lane, _ in UnsafePointer(omega(tid, lane)) })

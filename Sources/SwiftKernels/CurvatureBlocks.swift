@@ -24,10 +24,10 @@ final class CurvatureBlocks {
     /// Sets of lines per thread: the block being gathered and one waiting to be assembled.
     static let setsPerThread = 2
 
-    init(_ mapping: SparseMapping, ranks: PixelRanks, threads: Int, out: UnsafeMutableBufferPointer<Double>) {
-        let lanes = CurvatureBlocks.lanes
-        order = CurvatureOrder(mapping, ranks: ranks)
-        sources = mapping.sourcePixels
+    init(_ order: CurvatureOrder, threads: Int, out: UnsafeMutableBufferPointer<Double>) {
+        let lanes = CurvatureBlocks.lanes, ranks = order.ranks
+        self.order = order
+        sources = order.sources
         blocks = (sources + lanes - 1) / lanes
         self.out = out.baseAddress!
         // Sizes rounded to whole 4 KB pages, so that no two threads write one line.

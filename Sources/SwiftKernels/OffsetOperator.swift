@@ -48,18 +48,22 @@ public final class OffsetOperator {
         lock.deallocate()
     }
 
-    init(native: NativeIndices, kernel: (Int, Int) -> Double) {
+    convenience init(native: NativeIndices, kernel: (Int, Int) -> Double) {
+        self.init(native: native) { dr, width, row in
+            for dc in -(width - 1)...(width - 1) { row[dc + width - 1] = kernel(dr, dc) }
+        }
+    }
+
+    /// `kernelRow(dr, width, row)` writes `kernel(dr, dc)` to `row[dc + width - 1]` for every dc
+    /// in `-(width - 1) ... width - 1`.
+    init(native: NativeIndices, kernelRow: (_ dr: Int, _ width: Int, _ row: UnsafeMutablePointer<Double>) -> Void) {
         self.native = native
         let m = native.count
         height = m > 0 ? native.rows.max()! + 1 : 1
         width = m > 0 ? native.cols.max()! + 1 : 1
         tableWidth = 2 * width - 1
         let table = Buffer<Double>((2 * height - 1) * tableWidth + 8, repeating: 0)
-        for dr in -(height - 1)...(height - 1) {
-            for dc in -(width - 1)...(width - 1) {
-                table.pointer[(dr + height - 1) * tableWidth + dc + width - 1] = kernel(dr, dc)
-            }
-        }
+        for dr in -(height - 1)...(height - 1) { kernelRow(dr, width, table.pointer + (dr + height - 1) * tableWidth) }
         self.table = table
         let low = Buffer<Int>(height, repeating: Int.max), high = Buffer<Int>(height, repeating: Int.min)
         for i in 0..<m {
@@ -73,10 +77,19 @@ public final class OffsetOperator {
     }
 
     /// From the compact w-tilde (N, 2N-1); `native` must lie on the N x N grid.
+    /// Row dr of the table is a run of w_compact's row |dr|, reversed for dr < 0 (a copy per
+    /// row: the drop-in functions build the operator on every call).
     public convenience init(wCompact: UnsafeBufferPointer<Double>, gridSize n: Int, native: NativeIndices) {
         let side = 2 * n - 1
-        self.init(native: native) { dr, dc in
-            dr >= 0 ? wCompact[dr * side + dc + n - 1] : wCompact[-dr * side - dc + n - 1]
+        self.init(native: native) { dr, width, row in
+            precondition(abs(dr) < n && width <= n, "native lies on the N x N grid")
+            // dc = -(width - 1) ... width - 1 is column dc + n - 1 of row dr, or -dc + n - 1 of row -dr.
+            let centre = wCompact.baseAddress! + abs(dr) * side + n - 1, count = 2 * width - 1
+            if dr >= 0 {
+                row.update(from: centre - (width - 1), count: count)
+            } else {
+                for k in 0..<count { row[k] = centre[width - 1 - k] }
+            }
         }
     }
 
@@ -86,37 +99,46 @@ public final class OffsetOperator {
         self.init(native: native) { dr, dc in preload[((p0 - dr) % p0) * p1 + (p1 - dc) % p1] }
     }
 
-    /// Estimated cost of each method for `mapping`, in units of one SIMD-lane multiply-add:
+    /// The mapping as `curvature` reads it, straight from the (M, B) arrays
+    /// `pix_indexes_for_sub_slim_index` and `pix_weights_for_sub_slim_index` of this operator's M
+    /// image pixels (see `CurvatureOrder`).
+    /// - Throws: `KernelError.index` naming `name`, the row and the value of the first index
+    ///   outside [0, S) that is not the -1 sentinel.
+    public func order(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,
+                      width: Int, sources: Int, name: String) throws -> CurvatureOrder {
+        try CurvatureOrder(indexes: indexes, weights: weights, width: width, sources: sources, name: name, ranks: ranks)
+    }
+
+    /// The mapping as `curvature` reads it, from one already stored by column.
+    public func order(_ mapping: SparseMapping) -> CurvatureOrder {
+        precondition(mapping.imagePixels == native.count, "the mapping's image pixels are the operator's")
+        return CurvatureOrder(mapping, ranks: ranks)
+    }
+
+    /// Estimated cost of each method for the mapping, in units of one SIMD-lane multiply-add:
     /// direct, sum over columns of nnz(s) times the masked pixels from the column's first row
     /// on; fft, per column, 2.5 real transforms of (P1, P2) at `fftFactor` per point and
-    /// log2(P1 P2) (measured on AVX2, see BENCHMARKS.md).
-    public func costs(_ mapping: SparseMapping) -> (direct: Double, fft: Double) {
+    /// log2(P1 P2) (measured on AVX2, see BENCHMARKS.md). O(S): each column's entries and first
+    /// row are known from the order.
+    public func costs(_ order: CurvatureOrder) -> (direct: Double, fft: Double) {
+        precondition(order.isFor(ranks), "an order made by this operator")
         var pixelsFrom = [Double](repeating: 0, count: height + 1)
         for r in stride(from: height - 1, through: 0, by: -1) { pixelsFrom[r] = pixelsFrom[r + 1] + Double(spanWidth(r)) }
-        var direct = 0.0, used = 0
-        for s in 0..<mapping.sourcePixels {
-            let first = mapping.columnStart[s], last = mapping.columnStart[s + 1]
-            guard first < last else { continue }
-            used += 1
-            var firstRow = Int.max
-            for e in first..<last { firstRow = min(firstRow, native.rows[mapping.columnPixel[e]]) }
-            direct += Double(last - first) * pixelsFrom[firstRow]
+        var direct = 0.0
+        let used = usedColumns(order)
+        for a in 0..<used {
+            // The first rank's row is the column's first row (ranks follow the box's rows).
+            let firstRow = order.slotAt.pointer[order.firstRank.pointer[order.sourceAt.pointer[a]]] / width
+            direct += Double(order.entries(a).count) * pixelsFrom[firstRow]
         }
         return (direct, fftCost(columns: used))
     }
 
-    /// Whether `costs` finds the FFT method the cheaper for `mapping`. Most calls need only O(S):
-    /// when even the most the direct method could cost (every column from the box's first row
-    /// on) is below the FFT's cost, the O(nnz) pass of `costs` is skipped (37 us per call at sma,
-    /// 1% of F on one thread).
-    func fftIsCheaper(_ mapping: SparseMapping) -> Bool {
-        var pixels = 0, used = 0
-        for r in 0..<height { pixels += spanWidth(r) }
-        for s in 0..<mapping.sourcePixels where mapping.columnStart[s] < mapping.columnStart[s + 1] { used += 1 }
-        let mostDirect = Double(mapping.columnStart[mapping.sourcePixels]) * Double(pixels)
-        if mostDirect <= fftCost(columns: used) { return false }
-        let (direct, fft) = costs(mapping)
-        return fft < direct
+    /// Columns with entries: the first places (those without come last).
+    private func usedColumns(_ order: CurvatureOrder) -> Int {
+        var used = order.sources
+        while used > 0 && order.firstRank.pointer[order.sourceAt.pointer[used - 1]] == native.count { used -= 1 }
+        return used
     }
 
     /// Slots of box row r's masked span (0 for a row without pixels).
@@ -146,31 +168,41 @@ public final class OffsetOperator {
     }
 
     /// `F = T^T W T` (S, S) for the mapping, by `method`.
-    public func curvature(_ mapping: SparseMapping, method: CurvatureMethod, out: UnsafeMutableBufferPointer<Double>) {
+    /// `order` must come from this operator's `order` (its ranks are the operator's pixels).
+    public func curvature(_ order: CurvatureOrder, method: CurvatureMethod, out: UnsafeMutableBufferPointer<Double>) {
+        precondition(order.isFor(ranks), "an order made by this operator")
         guard native.count > 0 else { out.initialize(repeating: 0); return }
         var chosen = method
-        if method == .auto { chosen = fftIsCheaper(mapping) ? .fft : .direct }
+        if method == .auto {
+            let (direct, fft) = costs(order)
+            chosen = fft < direct ? .fft : .direct
+        }
         if chosen == .fft {
-            curvatureByFFT(mapping, out: out)
+            curvatureByFFT(order, out: out)
         } else {
-            curvatureDirect(mapping, out: out)
+            curvatureDirect(order, out: out)
         }
     }
 
-    private func curvatureDirect(_ mapping: SparseMapping, out: UnsafeMutableBufferPointer<Double>) {
+    /// `F = T^T W T` (S, S) for a mapping stored by column.
+    public func curvature(_ mapping: SparseMapping, method: CurvatureMethod, out: UnsafeMutableBufferPointer<Double>) {
+        curvature(order(mapping), method: method, out: out)
+    }
+
+    private func curvatureDirect(_ order: CurvatureOrder, out: UnsafeMutableBufferPointer<Double>) {
         let e0 = table.pointer, side = tableWidth, height = height, width = width
-        let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
+        let start = order.entryStart.pointer, pixel = order.entryPixel.pointer, weight = order.entryWeight.pointer
         let nativeRows = native.rows, nativeCols = native.cols
         let spanLow = spanLow.pointer, spanHigh = spanHigh.pointer
         // Per thread and lane: the column's entries as (table offset, weight) (entry e's window
         // for box row r starts at table + r side + lo + offset), their number, and a row of omega.
         var widest = 0
-        for s in 0..<mapping.sourcePixels { widest = max(widest, start[s + 1] - start[s]) }
+        for a in 0..<order.sources { widest = max(widest, start[a + 1] - start[a]) }
         let padded = max(widest, 1), threads = Threads.count, lanes = 8, rowSize = (width + 11) & ~3
         let offsets = Buffer<Int>(threads * lanes * padded, repeating: 0), weights = Scratch(threads * lanes * padded)
         let entryCounts = Buffer<Int>(threads * lanes, repeating: 0), omegaRows = Scratch(threads * lanes * rowSize)
-        SwiftKernels.curvature(mapping, ranks: ranks, threads: threads, out: out, begin: { tid, lane, s, _ in
-            let first = start[s], nnz = start[s + 1] - first
+        SwiftKernels.curvature(order, threads: threads, out: out, begin: { tid, lane, place, _ in
+            let first = start[place], nnz = start[place + 1] - first
             let slot = tid * lanes + lane
             let offset = offsets.pointer + slot * padded, a = weights.pointer + slot * padded
             for k in 0..<nnz {
@@ -217,10 +249,10 @@ public final class OffsetOperator {
         return convolution!
     }
 
-    private func curvatureByFFT(_ mapping: SparseMapping, out: UnsafeMutableBufferPointer<Double>) {
+    private func curvatureByFFT(_ order: CurvatureOrder, out: UnsafeMutableBufferPointer<Double>) {
         let (fft, p1, _, spectrum) = prepareConvolution()
         let height = height, width = width
-        let start = mapping.columnStart, pixel = mapping.columnPixel, weight = mapping.columnWeight
+        let pixel = order.entryPixel.pointer, weight = order.entryWeight.pointer
         let nativeRows = native.rows, nativeCols = native.cols
         let columns = fft.spectrumColumns
         let threads = Threads.count
@@ -231,16 +263,16 @@ public final class OffsetOperator {
         // One omega per lane and thread (zero at first: slots below a lane's `from` are never used).
         let omegaSize = height * width + 8, omegas = Scratch(threads * 8 * omegaSize)
         @inline(__always) func omega(_ tid: Int, _ lane: Int) -> UnsafeMutablePointer<Double> { omegas.pointer + (tid * 8 + lane) * omegaSize }
-        SwiftKernels.curvature(mapping, ranks: ranks, threads: threads, out: out, begin: { tid, lane, s, from in
+        SwiftKernels.curvature(order, threads: threads, out: out, begin: { tid, lane, place, from in
             let omega = omega(tid, lane)
             let firstRow = from / width
             var lastRow = firstRow
-            for e in start[s]..<start[s + 1] { lastRow = max(lastRow, nativeRows[pixel[e]]) }
+            for e in order.entries(place) { lastRow = max(lastRow, nativeRows[pixel[e]]) }
             let rows = lastRow - firstRow + 1
             // The column's entries as an image of its rows, moved up to row 0.
             let image = imagePointers.pointer[tid]
             image.update(repeating: 0, count: rows * width)
-            for e in start[s]..<start[s + 1] {
+            for e in order.entries(place) {
                 let p = pixel[e]
                 image[(nativeRows[p] - firstRow) * width + nativeCols[p]] += weight[e]
             }

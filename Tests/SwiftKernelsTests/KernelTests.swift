@@ -122,26 +122,52 @@ final class CurvatureTests: XCTestCase {
         }
     }
 
-    /// `method: .auto`'s choice, which skips the exact direct cost when its bound decides, is the
-    /// choice of the exact costs: sparse mappings (direct), dense ones (fft), and between.
-    func testAutoChoosesByCosts() throws {
+    /// The order made straight from the (M, B) arrays is the one made from the mapping stored by
+    /// column: the same places, and the same entries (rank, pixel, weight) in the same order;
+    /// and `costs`, read from the order, is its formula summed over the mapping's columns.
+    func testOrderFromArraysMatchesColumns() throws {
         var rng = Generator()
         let p = Problem(n: 12, k: 50, rng: &rng)
         let native = try p.nativePairs.withUnsafeBufferPointer {
             try NativeIndices($0, gridRows: p.n, gridCols: p.n, name: "native") }
         let op = OffsetOperator(native: native) { dr, dc in Double(dr * 31 + dc) }
-        var chose = Set<Bool>()
-        for (b, s) in [(1, 40), (3, 40), (8, 4), (16, 4), (32, 3), (64, 2), (128, 2)] {
-            for _ in 0..<4 {
+        // Masked slots of each box row's span, from its first to its last masked column.
+        let height = native.rows.max()! + 1
+        var low = [Int](repeating: Int.max, count: height), high = [Int](repeating: Int.min, count: height)
+        for i in 0..<native.count {
+            low[native.rows[i]] = min(low[native.rows[i]], native.cols[i])
+            high[native.rows[i]] = max(high[native.rows[i]], native.cols[i])
+        }
+        func span(_ r: Int) -> Int { low[r] <= high[r] ? high[r] - low[r] + 1 : 0 }
+        for (b, s) in [(1, 40), (3, 40), (3, 400), (8, 4), (32, 3)] {
+            for _ in 0..<3 {
                 let (indexes, weights) = randomMapping(rows: p.m, width: b, sources: s, rng: &rng)
-                let mapping = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
-                    try SparseMapping(indexes: i, weights: w, rows: p.m, width: b, sources: s, name: "pix") } }
-                let (direct, fft) = op.costs(mapping)
-                XCTAssertEqual(op.fftIsCheaper(mapping), fft < direct, "B = \(b), S = \(s)")
-                chose.insert(fft < direct)
+                let (mapping, fromArrays) = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
+                    (try SparseMapping(indexes: i, weights: w, rows: p.m, width: b, sources: s, name: "pix"),
+                     try op.order(indexes: i, weights: w, width: b, sources: s, name: "pix")) } }
+                let fromColumns = op.order(mapping)
+                func same(_ x: Buffer<Int>, _ y: Buffer<Int>, _ n: Int, _ what: String) {
+                    XCTAssertEqual(Array(UnsafeBufferPointer(start: x.pointer, count: n)),
+                                   Array(UnsafeBufferPointer(start: y.pointer, count: n)), "\(what), B = \(b), S = \(s)")
+                }
+                let nnz = mapping.columnStart[s]
+                same(fromArrays.sourceAt, fromColumns.sourceAt, s, "places")
+                same(fromArrays.firstRank, fromColumns.firstRank, s, "first ranks")
+                same(fromArrays.entryStart, fromColumns.entryStart, s + 1, "entry starts")
+                same(fromArrays.entryRank, fromColumns.entryRank, nnz, "entry ranks")
+                same(fromArrays.entryPixel, fromColumns.entryPixel, nnz, "entry pixels")
+                XCTAssertEqual(Array(UnsafeBufferPointer(start: fromArrays.entryWeight.pointer, count: nnz)),
+                               Array(UnsafeBufferPointer(start: fromColumns.entryWeight.pointer, count: nnz)),
+                               "weights, B = \(b), S = \(s)")
+                var direct = 0.0
+                for c in 0..<s where mapping.columnStart[c] < mapping.columnStart[c + 1] {
+                    let entries = mapping.columnStart[c]..<mapping.columnStart[c + 1]
+                    let firstRow = entries.map { native.rows[mapping.columnPixel[$0]] }.min()!
+                    direct += Double(entries.count) * Double((firstRow..<height).map(span).reduce(0, +))
+                }
+                XCTAssertEqual(op.costs(fromArrays).direct, direct, "B = \(b), S = \(s)")
             }
         }
-        XCTAssertEqual(chose, [false, true], "the mappings should span both choices")
     }
 
     func testMemoryPoolReusesLargeBlocks() {
