@@ -183,15 +183,6 @@ public func curvatureFromWTilde(_ wTilde: UnsafeBufferPointer<Double>, mapping: 
     withExtendedLifetime(omegas) {}
 }
 
-/// `F = T^T W T` from the compact w-tilde (N, 2N-1), never forming W: an `OffsetOperator` with
-/// `W(dr, dc) = wCompact[dr, dc + N-1]`, or `wCompact[-dr, -dc + N-1]` for `dr < 0` (cos is even).
-public func curvatureFromWCompact(_ wCompact: UnsafeBufferPointer<Double>, gridSize n: Int,
-                                  native: NativeIndices, mapping: SparseMapping,
-                                  method: CurvatureMethod = .direct,
-                                  out: UnsafeMutableBufferPointer<Double>) {
-    OffsetOperator(wCompact: wCompact, gridSize: n, native: native).curvature(mapping, method: method, out: out)
-}
-
 /// `F = T^T W T` from the PyAutoArray preload layout (2 Ny, 2 Nx), where
 /// `W[i, j] = preload[row_j - row_i, col_j - col_i]` with Python's negative-index wrap.
 public func curvatureFromPreload(_ preload: UnsafeBufferPointer<Double>, rows p0: Int, cols p1: Int,

@@ -77,8 +77,8 @@ public struct CurvatureOrder {
     /// Straight from the (M, B) arrays `pix_indexes_for_sub_slim_index` and
     /// `pix_weights_for_sub_slim_index`, with the checks and entries of `SparseMapping`'s
     /// initializer of the same arrays, but no column storage in between: one pass to check,
-    /// count and find first ranks, one to place the entries. At sma this takes 40 us where the
-    /// mapping and then the order from it took 65 (one F: 3.8 ms on one thread, 2.2 ms on two).
+    /// count and find first ranks, one to place the entries (the drop-in and the prepared operator
+    /// pay this on every F; BENCHMARKS.md has what it saves).
     /// - Throws: `KernelError.index` naming `name`, the row and the value of the first index
     ///   outside [0, S) that is not the -1 sentinel.
     init(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,
@@ -86,27 +86,24 @@ public struct CurvatureOrder {
         try SparseMapping.checkSources(sources, name: "pixels")
         let rows = ranks.count, rankOf = ranks.rankOf.pointer
         precondition(indexes.count >= rows * width && weights.count >= rows * width)
-        let count = Buffer<Int>(sources, repeating: 0), firstRank = Buffer<Int>(sources, repeating: rows)
-        let c = count.pointer, low = firstRank.pointer
+        // Per source: its entries counted by the first pass, then where its next entry goes.
+        let perSource = Buffer<Int>(sources, repeating: 0), firstRank = Buffer<Int>(sources, repeating: rows)
+        let count = perSource.pointer, first = firstRank.pointer
         for m in 0..<rows {
             let r = rankOf[m]
             for b in 0..<width {
                 let s = indexes[m * width + b]
                 if s == -1 { break }
-                guard s >= 0 && s < sources else {
-                    throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
-                        + "(pixels = \(sources)); -1 ends a row")
-                }
-                c[Int(s)] += 1
-                low[Int(s)] = min(low[Int(s)], r)
+                guard s >= 0 && s < sources else { throw SparseMapping.outside(name, m, b, s, sources: sources) }
+                count[Int(s)] += 1
+                first[Int(s)] = min(first[Int(s)], r)
             }
         }
         self.init(ranks: ranks, sources: sources, firstRank: firstRank) { sourceAt, entryStart in
-            for a in 0..<sources { entryStart[a + 1] = entryStart[a] + c[sourceAt[a]] }
+            for a in 0..<sources { entryStart[a + 1] = entryStart[a] + count[sourceAt[a]] }
         }
-        // next[s]: where source s's next entry goes.
-        let next = count, position = position.pointer, entryStart = entryStart.pointer
-        for s in 0..<sources { next.pointer[s] = entryStart[position[s]] }
+        let next = perSource.pointer, position = position.pointer, entryStart = entryStart.pointer
+        for s in 0..<sources { next[s] = entryStart[position[s]] }
         let rank = entryRank.pointer, pixel = entryPixel.pointer, weight = entryWeight.pointer
         for m in 0..<rows {
             let r = rankOf[m]
@@ -116,18 +113,18 @@ public struct CurvatureOrder {
                 // Checked again: the arrays are read twice without the GIL, and another thread
                 // may have written them in between; nothing goes outside the counted entries, and
                 // no entry comes before its place's first rank.
-                guard s >= 0 && s < sources && next.pointer[s] < entryStart[position[s] + 1] && r >= low[s] else {
+                guard s >= 0 && s < sources && next[s] < entryStart[position[s] + 1] && r >= first[s] else {
                     throw SparseMapping.changed(name)
                 }
-                let k = next.pointer[s]
+                let k = next[s]
                 rank[k] = r
                 pixel[k] = m
                 weight[k] = weights[m * width + b]
-                next.pointer[s] = k + 1
+                next[s] = k + 1
             }
         }
         // Every counted entry placed (else a place would hold unwritten entries).
-        for s in 0..<sources where next.pointer[s] != entryStart[position[s] + 1] { throw SparseMapping.changed(name) }
+        for s in 0..<sources where next[s] != entryStart[position[s] + 1] { throw SparseMapping.changed(name) }
     }
 
     /// Places from first ranks; `entryStart` (S + 1, [0] set) filled by `counts(sourceAt, entryStart)`,

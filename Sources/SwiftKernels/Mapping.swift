@@ -13,6 +13,11 @@ public struct SparseMapping {
         KernelError.index("\(name) changed while it was being read (by another thread?)")
     }
 
+    /// The error for `name[row, column] = value` outside [0, S) before the row's -1.
+    static func outside(_ name: String, _ row: Int, _ column: Int, _ value: Int64, sources: Int) -> KernelError {
+        KernelError.index("\(name)[\(row), \(column)] = \(value) is outside [0, \(sources)) (pixels = \(sources)); -1 ends a row")
+    }
+
     static func checkSources(_ sources: Int, name: String) throws {
         guard sources >= 0 && sources <= maximumSources else {
             throw KernelError.memory("\(name) = \(sources) source pixels is more than swiftw supports (\(maximumSources))")
@@ -42,10 +47,7 @@ public struct SparseMapping {
             for b in 0..<width {
                 let s = indexes[m * width + b]
                 if s == -1 { break }
-                guard s >= 0 && s < sources else {
-                    throw KernelError.index("\(name)[\(m), \(b)] = \(s) is outside [0, \(sources)) "
-                        + "(pixels = \(sources)); -1 ends a row")
-                }
+                guard s >= 0 && s < sources else { throw SparseMapping.outside(name, m, b, s, sources: sources) }
                 c[Int(s) + 1] += 1
             }
         }

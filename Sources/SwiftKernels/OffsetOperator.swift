@@ -55,7 +55,8 @@ public final class OffsetOperator {
     }
 
     /// `kernelRow(dr, width, row)` writes `kernel(dr, dc)` to `row[dc + width - 1]` for every dc
-    /// in `-(width - 1) ... width - 1`.
+    /// in `-(width - 1) ... width - 1`. Cost: the table, (2 height - 1)(2 width - 1) values, and
+    /// O(M) for the spans and ranks.
     init(native: NativeIndices, kernelRow: (_ dr: Int, _ width: Int, _ row: UnsafeMutablePointer<Double>) -> Void) {
         self.native = native
         let m = native.count
@@ -134,7 +135,7 @@ public final class OffsetOperator {
         return (direct, fftCost(columns: used))
     }
 
-    /// Columns with entries: the first places (those without come last).
+    /// Columns with entries: the first places (those without come last). Cost: O(columns without).
     private func usedColumns(_ order: CurvatureOrder) -> Int {
         var used = order.sources
         while used > 0 && order.firstRank.pointer[order.sourceAt.pointer[used - 1]] == native.count { used -= 1 }

@@ -112,19 +112,25 @@ final class CurvatureTests: XCTestCase {
             expected[a * s + c] = sum
         } }
         let scale = expected.map(abs).max()!
-        var f1 = [Double](repeating: .nan, count: s * s), f2 = f1
+        var f1 = [Double](repeating: .nan, count: s * s), f2 = f1, f3 = f1
         w.withUnsafeBufferPointer { wp in f1.withUnsafeMutableBufferPointer { curvatureFromWTilde(wp, mapping: mapping, out: $0) } }
-        compact.withUnsafeBufferPointer { c in f2.withUnsafeMutableBufferPointer {
-            curvatureFromWCompact(c, gridSize: p.n, native: native, mapping: mapping, out: $0) } }
+        // The drop-in's path: an operator from w_compact, the order straight from the arrays.
+        let op = compact.withUnsafeBufferPointer { OffsetOperator(wCompact: $0, gridSize: p.n, native: native) }
+        let order = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
+            try op.order(indexes: i, weights: w, width: b, sources: s, name: "pix") } }
+        f2.withUnsafeMutableBufferPointer { op.curvature(order, method: .direct, out: $0) }
+        f3.withUnsafeMutableBufferPointer { op.curvature(order, method: .fft, out: $0) }
         for e in 0..<(s * s) {
             XCTAssertEqual(f1[e], expected[e], accuracy: 1e-12 * scale)
             XCTAssertEqual(f2[e], expected[e], accuracy: 1e-12 * scale)
+            XCTAssertEqual(f3[e], expected[e], accuracy: 1e-12 * scale)
         }
     }
 
     /// The order made straight from the (M, B) arrays is the one made from the mapping stored by
-    /// column: the same places, and the same entries (rank, pixel, weight) in the same order;
-    /// and `costs`, read from the order, is its formula summed over the mapping's columns.
+    /// column: the same places, and the same entries (rank, pixel, weight) in the same order,
+    /// whatever follows a row's -1; the same error for an index outside [0, S); and `costs`, read
+    /// from the order, is its formula summed over the mapping's columns, spanning both choices.
     func testOrderFromArraysMatchesColumns() throws {
         var rng = Generator()
         let p = Problem(n: 12, k: 50, rng: &rng)
@@ -139,9 +145,15 @@ final class CurvatureTests: XCTestCase {
             high[native.rows[i]] = max(high[native.rows[i]], native.cols[i])
         }
         func span(_ r: Int) -> Int { low[r] <= high[r] ? high[r] - low[r] + 1 : 0 }
-        for (b, s) in [(1, 40), (3, 40), (3, 400), (8, 4), (32, 3)] {
+        var chose = Set<Bool>()
+        for (b, s) in [(0, 3), (1, 0), (1, 40), (3, 40), (3, 400), (8, 4), (32, 3)] {
             for _ in 0..<3 {
-                let (indexes, weights) = randomMapping(rows: p.m, width: b, sources: s, rng: &rng)
+                var (indexes, weights) = b > 0 ? randomMapping(rows: p.m, width: b, sources: max(s, 1), rng: &rng) : ([], [])
+                if s == 0 { indexes = indexes.map { _ in -1 } }
+                // Anything after a row's -1 is never read, even an index outside [0, S).
+                for i in 0..<p.m { if let end = (0..<b).first(where: { indexes[i * b + $0] == -1 }), end + 1 < b {
+                    indexes[i * b + end + 1] = Int64(s + 1000)
+                } }
                 let (mapping, fromArrays) = try indexes.withUnsafeBufferPointer { i in try weights.withUnsafeBufferPointer { w in
                     (try SparseMapping(indexes: i, weights: w, rows: p.m, width: b, sources: s, name: "pix"),
                      try op.order(indexes: i, weights: w, width: b, sources: s, name: "pix")) } }
@@ -165,9 +177,24 @@ final class CurvatureTests: XCTestCase {
                     let firstRow = entries.map { native.rows[mapping.columnPixel[$0]] }.min()!
                     direct += Double(entries.count) * Double((firstRow..<height).map(span).reduce(0, +))
                 }
-                XCTAssertEqual(op.costs(fromArrays).direct, direct, "B = \(b), S = \(s)")
+                let costs = op.costs(fromArrays)
+                XCTAssertEqual(costs.direct, direct, "B = \(b), S = \(s)")
+                if nnz > 0 { chose.insert(costs.fft < costs.direct) }
+                // An index outside [0, S) before the row's -1: both refuse it, with one message.
+                guard b > 0, s > 0 else { continue }
+                indexes[b * (p.m / 2)] = Int64(s)
+                let (fused, columns) = indexes.withUnsafeBufferPointer { i in weights.withUnsafeBufferPointer { w in
+                    (Result(catching: { try op.order(indexes: i, weights: w, width: b, sources: s, name: "pix") }),
+                     Result(catching: { try SparseMapping(indexes: i, weights: w, rows: p.m, width: b, sources: s, name: "pix") })) } }
+                guard case .failure(let new) = fused, case .failure(let old) = columns else {
+                    XCTFail("an index of S accepted, B = \(b), S = \(s)")
+                    continue
+                }
+                XCTAssertEqual("\(new)", "\(old)")
+                XCTAssertTrue("\(new)".contains("pix[\(p.m / 2), 0] = \(s) is outside"), "\(new)")
             }
         }
+        XCTAssertEqual(chose, [false, true], "the mappings should span both choices")
     }
 
     func testMemoryPoolReusesLargeBlocks() {
