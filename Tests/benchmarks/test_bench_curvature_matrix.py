@@ -7,3 +7,20 @@ GROUP = "curvature_matrix"
 
 def test_curvature_matrix(run_case, size, library):
     run_case(GROUP, size, library)
+
+
+def test_scaling_reports_the_host_control():
+    """The alternating one/all-core measurement of the presets, run at the `ci` size: each
+    swiftw row gets its speed-up and, timed in turns with it, the host control's."""
+    from swiftw import bench
+
+    problem = bench.problem_for(GROUP, "ci")
+    results = bench.run_scaling(bench.GROUPS[GROUP], problem, 2, budget=0.05)
+    assert sorted(r["label"] for r in results) == ["swiftw", "swiftw (prepared operator)"]
+    text = bench.scaling_text(results)
+    for r in results:
+        assert r["threads"] == 2 and r["pairs"] >= 3
+        for key in ("one", "many", "control_one", "control_many", "speedup", "control_speedup"):
+            assert 0 < r[key] < 10, (key, r[key])
+        assert f"{r['speedup']:.2f}x ({r['pairs']} pairs; the host control beside it {r['control_speedup']:.2f}x)" in text
+    assert "host control: swiftw's w_compact by the direct sum" in text

@@ -12,7 +12,8 @@ one thread and with all cores, Python's garbage collector paused while samples a
 `timeit` does, for every row alike). A mismatch is printed loudly and makes the exit status 1.
 At the production presets (sma, alma, alma_high) the curvature groups also time swiftw in calls
 that alternate between one thread and all cores, for a speed-up that both see under the same
-load, and its `method="auto"` in calls that alternate with `method="direct"` and `method="fft"`.
+load (beside it, in turns, a compute-bound control: what the host gave such a kernel in the same
+seconds), and its `method="auto"` in calls that alternate with `method="direct"` and `method="fft"`.
 
 The problem sizes are in one table, `SIZES`; the input builders (`problem`), the implementation
 registry (`GROUPS`), the reference (`reference`) and the comparison (`compare`) are shared with
@@ -1029,34 +1030,67 @@ SCALING_GROUPS = ("curvature_matrix", "curvature_rectangular")
 SCALING: dict[str, list[dict[str, Any]]] = {}  # group -> run_scaling's result
 
 
+def host_control() -> Callable[[], Any]:
+    """The control of `run_scaling`: swiftw's w_compact by the direct sum (N = 40, K = 9000; about
+    4 ms on one thread here). Its threads take separate visibilities into their own grids (25 KB,
+    summed at the end) and share nothing else but the inputs (216 KB, read-only): no serial part
+    to speak of, so its speed-up is what the host gives a compute-bound kernel in those seconds
+    (1.9-2.2x on two threads here, 1.5x in a disturbed minute; BENCHMARKS.md)."""
+    rng = np.random.default_rng(40)
+    k = 9000
+    noise, uv = rng.uniform(0.5, 2.0, k), rng.normal(0.0, 3e4, (k, 2))
+    return functools.partial(swiftw.w_compact_curvature_interferometer_from, 40, noise, uv, 0.05, method="direct")
+
+
+def _alternating_pairs(call: Callable[[], Any], n_threads: int, pairs: int, times: dict[int, list[float]]) -> None:
+    """`pairs` pairs of a one-thread and an `n_threads` call, in both orders, appended to `times`."""
+    done = len(times[1])
+    for i in range(done, done + pairs):
+        for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
+            swiftw.set_num_threads(n)
+            times[n].append(_time_once(call)[0])
+
+
 def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 10.0) -> list[dict[str, Any]]:
     """swiftw's speed-up on `n_threads` threads over one, from calls that alternate between the two
     (pairs in both orders; the median of the per-pair ratios): the table's two columns are timed
     seconds apart, and on a shared host the second may meet other load than the first. Up to 100
-    pairs in about `budget` seconds: at sma 15 pairs took 0.1 s, inside one phase of the host's load."""
+    pairs in about `budget` seconds: at sma 15 pairs took 0.1 s, inside one phase of the host's load.
+    Beside them, in turns of about 0.1 s, as many pairs of `host_control`: the speed-up the host
+    gave a kernel with nothing serial in the same seconds."""
     out = []
+    control = host_control()
     for impl in group.impls:
         if impl.library != "swiftw" or impl.label not in ("swiftw", "swiftw (prepared operator)"):
             continue
-        progress(f"{group.name}: {impl.label}, 1 against {n_threads} threads, alternating")
+        progress(f"{group.name}: {impl.label}, 1 against {n_threads} threads, alternating, with the host control")
         run = impl.make(p)
         before = swiftw.get_num_threads()
         times: dict[int, list[float]] = {1: [], n_threads: []}
+        control_times: dict[int, list[float]] = {1: [], n_threads: []}
         time.sleep(SETTLE)
         try:
             with _gc_paused():
                 swiftw.set_num_threads(1)
-                seconds = _time_once(run.call)[0]  # warm-up, and the size of the budget
-                pairs = int(min(100, max(3, budget / (1.6 * seconds))))
-                for i in range(pairs):
-                    for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
-                        swiftw.set_num_threads(n)
-                        times[n].append(_time_once(run.call)[0])
+                run.call(), control()  # warm-up (a first call pays for imports and buffers)
+                seconds, control_seconds = _time_once(run.call)[0], _time_once(control)[0]  # the budget's size
+                pairs = int(min(100, max(3, budget / (1.6 * (seconds + control_seconds)))))
+                turn = int(max(1, 0.1 / (1.6 * max(seconds, control_seconds))))
+                while len(times[1]) < pairs:
+                    count = min(turn, pairs - len(times[1]))
+                    _alternating_pairs(run.call, n_threads, count, times)
+                    _alternating_pairs(control, n_threads, count, control_times)
         finally:
             swiftw.set_num_threads(before)
-        ratios = [a / max(b, 1e-9) for a, b in zip(times[1], times[n_threads])]
-        out.append(dict(label=impl.label, threads=n_threads, pairs=len(ratios), one=float(np.median(times[1])),
-                        many=float(np.median(times[n_threads])), speedup=float(np.median(ratios))))
+
+        def speedup(t: dict[int, list[float]]) -> float:
+            return float(np.median([a / max(b, 1e-9) for a, b in zip(t[1], t[n_threads])]))
+
+        out.append(dict(label=impl.label, threads=n_threads, pairs=len(times[1]), one=float(np.median(times[1])),
+                        many=float(np.median(times[n_threads])), speedup=speedup(times),
+                        control_one=float(np.median(control_times[1])),
+                        control_many=float(np.median(control_times[n_threads])),
+                        control_speedup=speedup(control_times)))
     return out
 
 
@@ -1102,9 +1136,11 @@ def scaling_text(results: list[dict[str, Any]]) -> str:
     if not results:
         return ""
     n = results[0]["threads"]
-    parts = [f"{r['label']} {fmt_time(r['one'])} / {fmt_time(r['many'])}: {r['speedup']:.2f}x ({r['pairs']} pairs)"
-             for r in results]
-    return (f"   swiftw on {n} threads against 1, alternating calls (median per-pair ratio): " + "; ".join(parts))
+    parts = [f"{r['label']} {fmt_time(r['one'])} / {fmt_time(r['many'])}: {r['speedup']:.2f}x ({r['pairs']} pairs; "
+             f"the host control beside it {r['control_speedup']:.2f}x)" for r in results]
+    return (f"   swiftw on {n} threads against 1, alternating calls (median per-pair ratio): " + "; ".join(parts)
+            + "\n   host control: swiftw's w_compact by the direct sum (N=40, K=9000, compute-bound, nothing serial), "
+            "timed in turns with those pairs: the speed-up this host gave such a kernel in the same seconds")
 
 
 def _first_use(group, p, impl, run, row, ref, ref_label, ref_seconds) -> float:
