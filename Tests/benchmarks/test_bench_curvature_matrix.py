@@ -24,3 +24,21 @@ def test_scaling_reports_the_host_control():
             assert 0 < r[key] < 10, (key, r[key])
         assert f"{r['speedup']:.2f}x ({r['pairs']} pairs; the host control beside it {r['control_speedup']:.2f}x)" in text
     assert "host control: swiftw's w_compact by the direct sum" in text
+
+
+def test_alternating_pairs_carry_the_order_across_turns():
+    """Pairs alternate 1t-first / all-cores-first, and a later turn goes on where the last one
+    stopped (so short turns stay balanced); `warm` adds one untimed call."""
+    import swiftw
+    from swiftw import bench
+
+    seen = []
+    times = {1: [], 2: []}
+    before = swiftw.get_num_threads()
+    try:
+        bench._alternating_pairs(lambda: seen.append(swiftw.get_num_threads()), 2, 3, times)
+        bench._alternating_pairs(lambda: seen.append(swiftw.get_num_threads()), 2, 2, times, warm=True)
+    finally:
+        swiftw.set_num_threads(before)
+    assert seen == [1, 2, 2, 1, 1, 2] + [2] + [2, 1, 1, 2]
+    assert len(times[1]) == len(times[2]) == 5

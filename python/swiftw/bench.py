@@ -1035,16 +1035,22 @@ def host_control() -> Callable[[], Any]:
     4 ms on one thread here). Its threads take separate visibilities into their own grids (25 KB,
     summed at the end) and share nothing else but the inputs (216 KB, read-only): no serial part
     to speak of, so its speed-up is what the host gives a compute-bound kernel in those seconds
-    (1.9-2.2x on two threads here, 1.5x in a disturbed minute; BENCHMARKS.md)."""
+    (1.8-2.2x on two threads here, 1.5x in a disturbed minute; BENCHMARKS.md)."""
     rng = np.random.default_rng(40)
     k = 9000
     noise, uv = rng.uniform(0.5, 2.0, k), rng.normal(0.0, 3e4, (k, 2))
     return functools.partial(swiftw.w_compact_curvature_interferometer_from, 40, noise, uv, 0.05, method="direct")
 
 
-def _alternating_pairs(call: Callable[[], Any], n_threads: int, pairs: int, times: dict[int, list[float]]) -> None:
-    """`pairs` pairs of a one-thread and an `n_threads` call, in both orders, appended to `times`."""
+def _alternating_pairs(call: Callable[[], Any], n_threads: int, pairs: int, times: dict[int, list[float]],
+                       warm: bool = False) -> None:
+    """`pairs` pairs of a one-thread and an `n_threads` call appended to `times`, the order
+    alternating from pair to pair and carried on from the pairs already there. `warm`: one
+    untimed call first, at the first pair's first thread count."""
     done = len(times[1])
+    if warm:
+        swiftw.set_num_threads(1 if done % 2 == 0 else n_threads)
+        call()
     for i in range(done, done + pairs):
         for n in ((1, n_threads) if i % 2 == 0 else (n_threads, 1)):
             swiftw.set_num_threads(n)
@@ -1079,7 +1085,8 @@ def run_scaling(group: Group, p: Problem, n_threads: int, budget: float = 10.0) 
                 while len(times[1]) < pairs:
                     count = min(turn, pairs - len(times[1]))
                     _alternating_pairs(run.call, n_threads, count, times)
-                    _alternating_pairs(control, n_threads, count, control_times)
+                    # Warmed: at alma_high a turn is one pair, right after 0.3 s of F.
+                    _alternating_pairs(control, n_threads, count, control_times, warm=True)
         finally:
             swiftw.set_num_threads(before)
 
