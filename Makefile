@@ -1,4 +1,4 @@
-# swiftw: the two commands a newcomer needs are `make test` and `python -m swiftw bench`.
+# swiftw: the two commands a newcomer needs are `make test` and `make bench`.
 PYTHON ?= python3
 SWIFT ?= $(shell command -v swift 2>/dev/null || echo /opt/swift/usr/bin/swift)
 PYINC := $(shell $(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
@@ -19,7 +19,8 @@ pytest:
 	$(PYTHON) -m pytest -q --benchmark-disable -p no:cacheprovider Tests
 
 bench:
-	$(PYTHON) -m swiftw bench
+	$(PYTHON) -m pip install --quiet .
+	$(PYTHON) -m bench
 
 # The Swift kernels under AddressSanitizer and ThreadSanitizer (the threaded tests run kernels on
 # 4 threads). LeakSanitizer is off: XCTest's own harness keeps a few KB it never frees.

@@ -55,7 +55,7 @@ setup(
     version="0.1.0",
     description="Swift kernels for the interferometric lensing likelihood (w-tilde, curvature matrix), "
     "a drop-in for the Numba kernels",
-    packages=["swiftw", "swiftw.peers"],
+    packages=["swiftw"],
     package_dir={"": "python"},
     ext_modules=[Extension("swiftw._swiftw", sources=[])],
     cmdclass={"build_ext": SwiftBuild},

@@ -1,8 +1,8 @@
-"""pytest-benchmark suite: the groups of ``python -m swiftw bench``, one file per group.
+"""pytest-benchmark suite: the groups of ``python -m bench``, one file per group.
 
 Rows are the primary implementation of each library (numpy / numba / jax / swiftw); Numba and
 JAX rows are skipped when the library is absent. Inputs, sizes, implementations, the NumPy
-reference and the comparison all come from `swiftw.bench`, so this suite and the command line
+reference and the comparison all come from `bench.harness`, so this suite and the command line
 measure the same thing. Every benchmarked call is checked against the NumPy peer.
 
     pytest Tests/benchmarks --benchmark-disable        # CI: each case once, the `ci` sizes only
@@ -16,7 +16,7 @@ import os
 
 import pytest
 
-from swiftw import bench
+from bench import harness as bench
 
 LIBRARIES = ("numpy", "numba", "jax", "swiftw")
 DEFAULT_SIZE = "ci"

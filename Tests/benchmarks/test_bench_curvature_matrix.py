@@ -1,6 +1,6 @@
 """pytest-benchmark group `curvature_matrix`: the curvature matrix F = T^T W T from the compact w-tilde (and the sma / alma / alma_high presets).
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "curvature_matrix"
 
@@ -12,7 +12,7 @@ def test_curvature_matrix(run_case, size, library):
 def test_scaling_reports_the_host_control():
     """The alternating one/all-core measurement of the presets, run at the `ci` size: each
     swiftw row gets its speed-up and, timed in turns with it, the host control's."""
-    from swiftw import bench
+    from bench import harness as bench
 
     problem = bench.problem_for(GROUP, "ci")
     results = bench.run_scaling(bench.GROUPS[GROUP], problem, 2, budget=0.05)
@@ -30,7 +30,7 @@ def test_alternating_pairs_carry_the_order_across_turns():
     """Pairs alternate 1t-first / all-cores-first, and a later turn goes on where the last one
     stopped (so short turns stay balanced); `warm` adds one untimed call."""
     import swiftw
-    from swiftw import bench
+    from bench import harness as bench
 
     seen = []
     times = {1: [], 2: []}

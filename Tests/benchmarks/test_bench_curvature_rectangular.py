@@ -1,6 +1,6 @@
 """pytest-benchmark group `curvature_rectangular`: F = T^T W T on a rectangular source mesh (S = n^2, B = 4 bilinear weights), beside the Delaunay one of `curvature_matrix`.
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "curvature_rectangular"
 

@@ -1,6 +1,6 @@
 """pytest-benchmark group `fma`: the in-place weighted sum `out += sum_a w_a * arrays[a]` (the talk's `_fma`).
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "fma"
 

@@ -1,6 +1,6 @@
 """pytest-benchmark group `log_likelihood`: the log-likelihood via w_compact (F, regularisation, Cholesky).
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "log_likelihood"
 

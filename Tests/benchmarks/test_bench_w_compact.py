@@ -1,6 +1,6 @@
 """pytest-benchmark group `w_compact`: the compact w-tilde (N, 2N-1), exact.
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "w_compact"
 

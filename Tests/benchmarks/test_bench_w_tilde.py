@@ -1,6 +1,6 @@
 """pytest-benchmark group `w_tilde`: the w-tilde matrix W (M, M), exact.
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "w_tilde"
 

@@ -1,6 +1,6 @@
 """pytest-benchmark group `w_tilde_data`: the dirty-image weights (M,), exact.
 
-Sizes, inputs and implementations come from `swiftw.bench` (see conftest.py).
+Sizes, inputs and implementations come from `bench.harness` (see conftest.py).
 """
 GROUP = "w_tilde_data"
 

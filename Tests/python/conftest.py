@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import settings as _hypothesis_settings
 
-import reference as ref
+from bench import reference as ref
 
 # no example database: the suite writes nothing outside the system temp directory
 _hypothesis_settings.register_profile("swiftw", database=None)

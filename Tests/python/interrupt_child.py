@@ -26,8 +26,8 @@ import weakref
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reference as ref  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from bench import reference as ref  # noqa: E402
 import swiftw  # noqa: E402
 import swiftw.autoarray as aa  # noqa: E402
 

@@ -14,8 +14,8 @@ import inspect
 import numpy as np
 import pytest
 
-import autoarray_reference as aref
-import reference as ref
+from bench import reference_autoarray as aref
+from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
 from conftest import assert_close, draw_uv, make_problem, random_preload

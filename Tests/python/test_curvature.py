@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import MODES, assert_close, assert_symmetric, call, draw_mappings, make_problem, random_compact
 

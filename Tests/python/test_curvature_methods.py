@@ -3,7 +3,7 @@ equal to the dense T^T W T to 1e-10 relative to max|F| on random ragged mappings
 import numpy as np
 import pytest
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import make_problem
 

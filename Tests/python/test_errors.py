@@ -13,7 +13,7 @@ input.
 import numpy as np
 import pytest
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import IDX, NAT, SPEC_PARAMS, WTS, assert_close, call, small_problem, valid_kwargs
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 
 NAMES = ["fma", "_fma", "inplace_weighted_sum"]

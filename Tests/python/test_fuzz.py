@@ -35,8 +35,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import autoarray_reference as aref
-import reference as ref
+from bench import reference_autoarray as aref
+from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
 from conftest import draw_mappings, draw_neighbors, draw_uv

@@ -27,8 +27,8 @@ import sys
 import numpy as np
 import pytest
 
-import autoarray_reference as aref
-import reference as ref
+from bench import reference_autoarray as aref
+from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
 from conftest import random_compact, random_preload, small_problem

@@ -9,7 +9,7 @@ so logdet H is only good to ~1e-7 absolute in any implementation.
 import numpy as np
 import pytest
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import MODES, assert_close, assert_symmetric, call, make_problem
 

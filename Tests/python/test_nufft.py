@@ -4,7 +4,7 @@ outside what float64 can deliver refused."""
 import numpy as np
 import pytest
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import draw_uv
 

@@ -8,7 +8,7 @@ sum(c). For the dirty-image weights the bound is sum_k (sigma_k^2 / V_k)^2.
 import numpy as np
 import pytest
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import (
     MODES, assert_close, assert_symmetric, call, draw_uv, make_problem, random_compact, random_preload,

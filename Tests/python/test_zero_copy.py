@@ -12,7 +12,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import reference as ref
+from bench import reference as ref
 import swiftw
 from conftest import SPEC_PARAMS, draw_mappings, make_problem, small_problem, valid_kwargs
 

@@ -1,6 +1,6 @@
 """The benchmark: swiftw against NumPy, Numba and JAX peers, study-style tables.
 
-``python -m swiftw bench [--size ci|small|medium|sma|alma|alma_high] [--threads 1|all|both]
+``python -m bench [--size ci|small|medium|sma|alma|alma_high] [--threads 1|all|both]
 [--json FILE] [--plot FILE] [--only GROUP[,GROUP...]]``
 
 Groups mirror the tables of the "Numba vs JAX" study: fma, w_tilde, w_compact, w_tilde_data,
@@ -45,6 +45,8 @@ import numpy as np
 import swiftw
 
 from .peers import jax_kernels, numba_kernels, numpy_kernels
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 __all__ = [
     "Size", "SIZES", "SWEEPS", "Problem", "problem", "Run", "Impl", "Group", "GROUPS",
@@ -1180,8 +1182,8 @@ def _first_use(group, p, impl, run, row, ref, ref_label, ref_seconds) -> float:
 
 _COLD_START_CODE = {
     "swiftw": "import swiftw as m",
-    "numba": "from swiftw.peers import numba_kernels as m",
-    "jax": "from swiftw.peers import jax_kernels as m",
+    "numba": "from bench.peers import numba_kernels as m",
+    "jax": "from bench.peers import jax_kernels as m",
 }
 
 
@@ -1255,7 +1257,7 @@ def run_cold_start(size: Size) -> list[Row]:
         times = []
         for _ in range(3):
             start = time.perf_counter()
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPOSITORY)
             times.append(time.perf_counter() - start)
             if done.returncode != 0:
                 row.ok, row.check = False, f"ERROR: {done.stderr.strip().splitlines()[-1]}"
@@ -1454,7 +1456,7 @@ def write_json(path: str, preset: str, thread_counts, results, sweep, argv) -> N
             groups[name]["scaling"] = SCALING[name]
         if name in METHODS:
             groups[name]["methods"] = METHODS[name]
-    document = dict(command=" ".join(["python -m swiftw bench"] + argv), preset=preset, threads=thread_counts,
+    document = dict(command=" ".join(["python -m bench"] + argv), preset=preset, threads=thread_counts,
                     machine=machine(), time_limit_s=TIME_LIMIT, groups=groups, sweep=sweep)
     with open(path, "w") as f:
         json.dump(document, f, indent=1, default=float)
@@ -1520,7 +1522,7 @@ def write_plot(path: str, sweep: dict[str, Any]) -> None:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m swiftw bench",
+        prog="python -m bench",
         description="Benchmark swiftw against NumPy, Numba and JAX peers (study-style tables).")
     parser.add_argument("--size", default="small", choices=list(SIZES), help="problem sizes (default: small)")
     parser.add_argument("--threads", default="both", choices=["1", "all", "both"],
@@ -1555,7 +1557,7 @@ def selected_groups(preset: str, only: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m swiftw bench ...``; returns the exit status (1 if any check failed)."""
+    """``python -m bench ...``; returns the exit status (1 if any check failed)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse(argv)
     thread_counts = thread_columns(args.threads)

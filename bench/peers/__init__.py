@@ -3,11 +3,11 @@
 Every module here offers the functions of swiftw's top-level namespace that the benchmark
 compares, with the same names, the same parameter names and order, and the same outputs:
 
-- `swiftw.peers.numpy_kernels`: plain vectorised NumPy (and SciPy), chunked so memory stays
+- `bench.peers.numpy_kernels`: plain vectorised NumPy (and SciPy), chunked so memory stays
   bounded. It is the reference every other implementation is checked against.
-- `swiftw.peers.numba_kernels`: re-implementations of the reference Numba kernels as the
+- `bench.peers.numba_kernels`: re-implementations of the reference Numba kernels as the
   "Numba vs JAX" study and PyAutoArray write them. Needs ``numba`` (``pip install swiftw[bench]``).
-- `swiftw.peers.jax_kernels`: JAX versions in the style of the study (``jax.jit``, ``lax.scan``
+- `bench.peers.jax_kernels`: JAX versions in the style of the study (``jax.jit``, ``lax.scan``
   over visibilities, a dense ``T^T W T``), in float64. Needs ``jax``.
 
 The Numba and JAX modules import cleanly without their library; calling one of their kernels

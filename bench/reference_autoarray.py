@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-import reference as ref
+from bench import reference as ref
 
 TWO_PI = 2.0 * np.pi
 
