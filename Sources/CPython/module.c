@@ -4,8 +4,12 @@
  * `_swiftw.<name>(*args)` where every argument is either a number (float or int) or an object
  * exporting a C-contiguous buffer. One helper acquires buffers (`acquire`), one maps a status to
  * an exception (`raise_status`); `call_kernel` releases the GIL around the Swift call and
- * releases every buffer on every path. */
+ * releases every buffer on every path.
+ *
+ * Written against the stable ABI of CPython 3.11 (the first with the buffer protocol in it), so
+ * one build serves every later CPython. */
 #define PY_SSIZE_T_CLEAN
+#define Py_LIMITED_API 0x030B0000
 #include <Python.h>
 #include <pthread.h>
 #include <signal.h>
@@ -106,7 +110,7 @@ static void interrupts_end(void) {
 }
 
 static PyObject *call_kernel(swiftw_kernel kernel, PyObject *args) {
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    Py_ssize_t n = PyTuple_Size(args);
     if (n > MAX_ARGS) {
         PyErr_Format(PyExc_ValueError, "at most %d arguments", MAX_ARGS);
         return NULL;
@@ -117,7 +121,7 @@ static PyObject *call_kernel(swiftw_kernel kernel, PyObject *args) {
     int64_t narrays = 0, nnumbers = 0;
     PyObject *result = NULL;
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *item = PyTuple_GET_ITEM(args, i);
+        PyObject *item = PyTuple_GetItem(args, i); /* borrowed */
         if (PyFloat_Check(item) || PyLong_Check(item)) {
             double value = PyFloat_AsDouble(item);
             if (value == -1.0 && PyErr_Occurred()) goto done;

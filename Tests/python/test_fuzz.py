@@ -153,7 +153,8 @@ def _base_problem(rng):
 
 FMA_NAMES = {"fma", "_fma", "inplace_weighted_sum"}
 THREAD_NAMES = {"set_num_threads", "get_num_threads"}
-TOP = sorted(n for n in swiftw.__all__ if n not in THREAD_NAMES)
+CONFIG_NAMES = {"show_config"}  # takes no input
+TOP = sorted(n for n in swiftw.__all__ if n not in THREAD_NAMES | CONFIG_NAMES)
 AUTOARRAY = sorted(aa.__all__)
 FUNCTIONS = [("swiftw", n) for n in TOP] + [("swiftw.autoarray", n) for n in AUTOARRAY]
 

@@ -4,10 +4,17 @@ A drop-in for the Numba kernels of the PyAutoLens interferometer likelihood: the
 names and parameter names, the same numbers (to rounding), no JIT warm-up. Arrays go to Swift
 without a copy when they are float64 / int64 and C-contiguous; the GIL is released around every
 kernel. Threads: `set_num_threads`, `get_num_threads`, or SWIFTW_NUM_THREADS at import.
+The kernels' build for this CPU (x86-64-v3 or x86-64-v4) is chosen at import; SWIFTW_CPU forces
+one, and `show_config()` says which.
 """
 from __future__ import annotations
 
+from ._cpu import load as _load_kernels
+
+_swiftw = _load_kernels()[0]  # before the modules that call it
+
 from ._threads import default_num_threads, get_num_threads, set_num_threads
+from ._config import show_config
 from .curvature import (
     curvature_matrix_via_w_compact_sparse_mapping_matrix_direct_from,
     curvature_matrix_via_w_compact_sparse_mapping_matrix_from,
@@ -44,6 +51,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CurvatureOperator",
+    "show_config",
     "set_num_threads",
     "get_num_threads",
     "fma",
