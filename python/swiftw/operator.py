@@ -42,9 +42,18 @@ class CurvatureOperator:
         native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
         handle = np.zeros(1, dtype=np.int64)
         _swiftw.operator_create(handle, compact, native)
+        # What rebuilds it (pickle, copy): private copies, so a later change to the caller's
+        # arrays cannot make a copy differ from this operator.
+        self._w_compact = np.array(compact, copy=True)
+        self._native = np.array(native, copy=True)
         self._handle = int(handle[0])
         self.image_pixels = native.shape[0]
         self._release = weakref.finalize(self, _swiftw.operator_release, self._handle)
+
+    def __reduce__(self):
+        """Pickles (and copies) by value: the arrays it was built from, rebuilt on load. The
+        handle names Swift state of this process only and never leaves it."""
+        return (type(self), (self._w_compact, self._native))
 
     def curvature_matrix(
         self,
