@@ -340,3 +340,50 @@ def mask_2d_circular_margin(shape_native, pixel_scales, radius, centre):
 
 
 __all__ = [name for name in dir() if not name.startswith("_") and name != "np"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 3.9 the production library's 2026 extent grid (PyAutoArray): precision operator, CSR / CSC
+# and COO mappings, F densely
+# ---------------------------------------------------------------------------------------------
+
+
+def extent_convolution_matrix(preload, ny, nx):
+    """C (ny nx, ny nx) on extent-flat cells: C[j, i] = preload[(j_y - i_y) mod 2ny, (j_x - i_x) mod 2nx],
+    so that C @ f is the zero-padded wrap-around convolution of f with the preload."""
+    cy, cx = np.divmod(np.arange(ny * nx), nx)
+    return preload[(cy[:, None] - cy[None, :]) % (2 * ny), (cx[:, None] - cx[None, :]) % (2 * nx)]
+
+
+def mapping_matrix_from_sizes(pix_indexes_for_sub_slim_index, pix_sizes_for_sub_slim_index,
+                              pix_weights_for_sub_slim_index, pixels):
+    """T (M, S): T[i, idx[i, b]] += w[i, b] for b < sizes[i] (a Mapper's padded rows)."""
+    m = pix_indexes_for_sub_slim_index.shape[0]
+    t = np.zeros((m, pixels))
+    for i in range(m):
+        for b in range(int(pix_sizes_for_sub_slim_index[i])):
+            t[i, pix_indexes_for_sub_slim_index[i, b]] += pix_weights_for_sub_slim_index[i, b]
+    return t
+
+
+def extent_mapping_matrix_from_triplets(rows, cols, vals, cells, pixels):
+    """T (cells, S) from COO triplets: T[rows[k], cols[k]] += vals[k], triplets with cols[k]
+    outside [0, S) dropped."""
+    t = np.zeros((cells, pixels))
+    for r, c, v in zip(rows, cols, vals):
+        if 0 <= c < pixels:
+            t[r, c] += v
+    return t
+
+
+def extent_curvature_matrix(preload, ny, nx, extent_mapping_matrix_0, extent_mapping_matrix_1=None):
+    """T0^T C T1 (T1 = T0 by default) for mappings given on the extent's cells."""
+    t1 = extent_mapping_matrix_0 if extent_mapping_matrix_1 is None else extent_mapping_matrix_1
+    return extent_mapping_matrix_0.T @ extent_convolution_matrix(preload, ny, nx) @ t1
+
+
+def curvature_direct_conv(preload, extent_index_for_masked_pixel, mapping_matrix, ny, nx):
+    """F = T^T C T with T (M, S) over masked pixels placed on their extent cells."""
+    t = np.zeros((ny * nx, mapping_matrix.shape[1]))
+    t[np.asarray(extent_index_for_masked_pixel)] = mapping_matrix
+    return extent_curvature_matrix(preload, ny, nx, t)

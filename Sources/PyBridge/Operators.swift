@@ -6,7 +6,7 @@ import SwiftwABI
 // kept here under a small integer handle that Python holds. Handles are looked up, never
 // dereferenced: a stale or made-up handle is a ValueError, not a crash.
 
-private final class Registry {
+final class Registry {
     private var mutex = pthread_mutex_t()
     private var operators: [Int: OffsetOperator] = [:]
     private var next = 1
@@ -36,10 +36,10 @@ private final class Registry {
     }
 }
 
-nonisolated(unsafe) private let registry = Registry()
+nonisolated(unsafe) let registry = Registry()
 
 /// Writes a new handle into arrays[0] ((1,) int64).
-private func publish(_ args: Arguments, _ op: OffsetOperator) throws {
+func publish(_ args: Arguments, _ op: OffsetOperator) throws {
     guard args.format(0) == 113, args.shape(0) == [1], let data = args.data(0) else {
         throw KernelError.value("handle must be a writable (1,) int64 array")
     }

@@ -105,7 +105,32 @@ def _degenerate_problem(size):
         u_k_vec=np.zeros((k, 2)), g_m_vec=np.zeros((m, 2)),
     )
     values["fma"] = (np.zeros(size), [0.5], np.ones(size))
+    values.update(_extent_values(values["native_index_for_slim_index"], idx, wts, values["pix_size_for_sub_slim_index"],
+                                 s, pre))
     return values
+
+
+def _extent_values(native, idx, wts, sizes, s, preload):
+    """The extent-grid arguments (SPEC 3.9) of a mapping, in NumPy: extent cells of the masked
+    pixels, T as CSR and CSC, and the precision operator `preload` of the extent."""
+    m = native.shape[0]
+    low = native.min(axis=0) if m else np.zeros(2, np.int64)
+    iy, ix = np.ascontiguousarray((native - low).T)
+    ny, nx = preload.shape[0] // 2, preload.shape[1] // 2
+    rows, cols, vals = [], [], []
+    for i in range(m):
+        for b in range(int(sizes[i])):
+            rows.append(i)
+            cols.append(int(idx[i, b]))
+            vals.append(float(wts[i, b]))
+    rows, cols, vals = np.array(rows, np.int64), np.array(cols, np.int64), np.array(vals)
+    by_column = np.lexsort((rows, cols))
+    flat = np.ascontiguousarray(iy * nx + ix)
+    return dict(preload=preload, nufft_precision_operator=preload, iy=iy, ix=ix, flat=flat,
+                indptr=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64), col=cols, val=vals,
+                cscptr=np.concatenate([[0], np.cumsum(np.bincount(cols, minlength=s))]).astype(np.int64),
+                csc_row=rows[by_column], csc_val=vals[by_column], ny=ny, nx=nx, pix_sizes_for_sub_slim_index=sizes,
+                extent_index_for_masked_pixel=flat, extent_shape=(ny, nx))
 
 
 def _base_problem(rng):
@@ -144,6 +169,9 @@ def _base_problem(rng):
         grid_radians_2d=grid_2d, n_k=sigma, u_k_vec=uv, g_m_vec=grid,
     )
     values["fma"] = (rng.normal(size=40), [0.5, -1.5], rng.normal(size=40), rng.normal(size=40))
+    ny, nx = aref.box_of(native)
+    extent_preload = aref.w_tilde_curvature_preload_interferometer_from(sigma, uv, ny, nx, d, d)
+    values.update(_extent_values(native, idx, wts, sizes, s, extent_preload))
     return values
 
 

@@ -117,3 +117,28 @@ def test_forked_child_uses_parent_operator(prob):
     _FORK_OPERATOR.clear()
     assert proc.exitcode == 0
     _check(prob, f, like, "in a forked child")
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_sparse_operator_by_value(rng, method):
+    """InterferometerSparseOperator holds Swift state too: copies and pool tasks give its F."""
+    from test_extent import _extent_problem, _triplets
+
+    if method not in mp.get_all_start_methods():
+        pytest.skip(f"no {method} start method on this platform")
+    p = _extent_problem(rng)
+    op = aa.InterferometerSparseOperator.from_nufft_precision_operator(p.preload, p.dirty_image, batch_size=32,
+                                                                       data_term=1.5, noise_normalization=-2.5)
+    rows, cols, vals = _triplets(p)
+    data = pickle.dumps(op)
+    assert b"_handle" not in data, "the registry number stays in this process"
+    copies = [pickle.loads(data), copy.copy(op), copy.deepcopy(op)]
+    assert len({op._handle, *(c._handle for c in copies)}) == 4
+    del op
+    for each in copies:
+        assert (each.batch_size, each.data_term, each.noise_normalization) == (32, 1.5, -2.5)
+        np.testing.assert_array_equal(each.dirty_image, p.dirty_image)
+    with mp.get_context(method).Pool(1, initializer=pickle_worker.build_own) as pool:
+        results = pool.map(pickle_worker.evaluate_sparse, [(copies[0], rows, cols, vals, p.S)])
+    for f in [results[0]] + [c.curvature_matrix_diag_from(rows, cols, vals, S=p.S) for c in copies]:
+        assert_close(f, p.F, scale=np.max(np.abs(p.F)), rel=F_REL, what=f"sparse operator F ({method})")

@@ -4,15 +4,22 @@ For code that calls PyAutoArray's interferometer utilities directly: sub-pixel m
 (`pix_size_for_sub_slim_index`, `slim_index_for_sub_slim_index`, `sub_fraction`), the (2Ny, 2Nx)
 preload layout of the compact w-tilde, and rows of `neighbors` that end at `neighbors_sizes`.
 Functions whose signature is the same as at the top level are the top-level functions.
+
+The 2026 API on the mask's extent rectangle (SPEC 3.9): `nufft_precision_operator_from`,
+`kernel_inputs_from` and `curvature_direct_conv` (the Numba path), and
+`InterferometerSparseOperator`.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from . import _swiftw
+from ._extent import curvature_direct_conv, kernel_inputs_from
+from ._precision import nufft_precision_operator_from
 from ._threads import get_num_threads
 from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
+from .sparse_operator import InterferometerSparseOperator
 from .likelihood import (
     _log_likelihood_from_parts,
     _neighbours,
@@ -44,6 +51,10 @@ __all__ = [
     "mask_2d_circular_from",
     "log_likelihood_function_via_w_tilde_from",
     "log_likelihood_function_via_w_compact_from",
+    "nufft_precision_operator_from",
+    "kernel_inputs_from",
+    "curvature_direct_conv",
+    "InterferometerSparseOperator",
 ]
 
 def w_tilde_data_interferometer_from(

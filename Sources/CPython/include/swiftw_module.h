@@ -28,7 +28,10 @@
     X(operator_create) \
     X(operator_curvature) \
     X(operator_costs) \
-    X(operator_release)
+    X(operator_release) \
+    X(aa_direct_conv) \
+    X(extent_operator_create) \
+    X(extent_operator_curvature)
 
 #define SWIFTW_DECLARE(name) \
     int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);

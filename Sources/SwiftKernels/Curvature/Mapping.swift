@@ -144,7 +144,7 @@ public struct SparseMapping {
     /// From entries listed by image pixel (row m: `rowSources/rowWeights[rowStarts[m] ..<
     /// rowStarts[m + 1]]`), by a counting sort on the source pixel (stable: image pixels stay in
     /// increasing order within a column).
-    private init(rows: Int, sources: Int, rowStart rowStarts: Buffer<Int>, rowSource rowSources: Buffer<Int>,
+    init(rows: Int, sources: Int, rowStart rowStarts: Buffer<Int>, rowSource rowSources: Buffer<Int>,
                  rowWeight rowWeights: Buffer<Double>) {
         let entries = rowSources.count
         let start = Buffer<Int>(sources + 1, repeating: 0), next = Buffer<Int>(uninitialized: max(sources, 1))
