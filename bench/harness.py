@@ -126,6 +126,10 @@ SWEEPS: dict[str, dict[str, Any]] = {
     "medium": dict(N=60, Ks=(10**3, 10**4, 10**5), K=10**4, Ns=(15, 30, 60, 100)),
 }
 
+# The extent-grid drop-in (issue 19) on the curvature_matrix inputs of each preset that has them.
+for _preset in ("ci", "sma", "alma", "alma_high"):
+    SIZES[_preset]["curvature_extent"] = SIZES[_preset]["curvature_matrix"]
+
 SEED = 20250921  # the study's date: every input is drawn from this seed and the problem's size
 TIME_LIMIT = 60.0  # seconds: a peer estimated to take longer per call at a size is skipped
 SWEEP_TIME_LIMIT = 10.0  # seconds per call in the --plot sweep
@@ -353,6 +357,21 @@ class Problem:
     def w_tilde_preload(self) -> np.ndarray:
         return numpy_kernels.w_tilde_preload_via_compact_from(self.w_compact)
 
+    @cached_property
+    def extent_inputs(self) -> dict[str, Any]:
+        """The arguments of `curvature_direct_conv` (PyAutoArray 2026): the precision operator of
+        the mask's extent (from w_compact) and `kernel_inputs_from` of the mapping."""
+        from swiftw._precision import _preload_from_compact
+
+        native = self.native_index_for_slim_index
+        iy, ix = (native - native.min(axis=0)).T
+        ny, nx = (int(e) + 1 for e in native.max(axis=0) - native.min(axis=0))
+        inputs = swiftw.autoarray.kernel_inputs_from(
+            self.pix_indexes_for_sub_slim_index, self.pix_size_for_sub_slim_index, self.pix_weights_for_sub_slim_index,
+            np.ascontiguousarray(iy * nx + ix), (ny, nx), self.pixels)
+        return {"preload": _preload_from_compact(self.w_compact, ny, nx),
+                **{k: inputs[k] for k in _EXTENT_ARGS[1:]}}
+
     # ---- fma -----------------------------------------------------------------------------------
     @cached_property
     def fma_inputs(self):
@@ -459,6 +478,16 @@ def _operator_run(p: Problem) -> Run:
     op = swiftw.CurvatureOperator(p.w_compact, p.native_index_for_slim_index)
     args = (p.pix_indexes_for_sub_slim_index, p.pix_weights_for_sub_slim_index, p.pixels)
     return Run(lambda: op.curvature_matrix(*args))
+
+
+def _extent_run(fn: Callable[..., Any]) -> Callable[[Problem], Run]:
+    """A Run that calls ``fn(**problem.extent_inputs)`` (the production 2026 signature)."""
+
+    def make(p: Problem) -> Run:
+        args = p.extent_inputs
+        return Run(lambda: fn(**args))
+
+    return make
 
 
 def _chain(first: Callable, first_names: tuple[str, ...], second: Callable, second_names: tuple[str, ...]):
@@ -572,6 +601,8 @@ _DATA_ARGS = ("visibilities_real", "noise_map_real", "uv_wavelengths", "grid_rad
 _F_COMPACT_ARGS = ("w_compact", _NAT, _IDX, _WTS, "pixels")
 _F_W_TILDE_ARGS = ("w_tilde", _IDX, _WTS, "pixels")
 _F_PRELOAD_ARGS = ("w_tilde_preload", _IDX, "pix_size_for_sub_slim_index", _WTS, _NAT, "pixels")
+_EXTENT_ARGS = ("preload", "iy", "ix", "flat", "indptr", "col", "val", "cscptr", "csc_row", "csc_val", "ny", "nx",
+                "pix_pixels")
 _LL_ARGS = ("dirty_image", "data", "noise_map", "w_compact", _NAT, _IDX, _WTS, "neighbors", "neighbors_sizes")
 
 
@@ -727,12 +758,26 @@ GROUPS: dict[str, Group] = {
     ),
 }
 
+# The production library's 2026 Numba path (PyAutoArray's `curvature_direct_conv`, SPEC 3.9), same F.
+GROUPS["curvature_extent"] = Group(
+    "curvature_extent", "the curvature matrix F = T^T W T (S, S) by the extent-grid drop-in curvature_direct_conv",
+    _f_text, _max_abs, 1e-9, scale_name="max|F|",
+    impls=(
+        Impl("numpy (rfft2 convolution)", "numpy",
+             _pure(numpy_kernels.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
+                   method="fft"), seconds=_fft_cost),
+        Impl("swiftw (swiftw.autoarray.curvature_direct_conv)", "swiftw", _extent_run(swiftw.autoarray.curvature_direct_conv)),
+        Impl("numba (direct extent-grid convolution, serial)", "numba", _extent_run(numba_kernels.curvature_direct_conv),
+             parallel=False),
+    ),
+)
+
 # The same rows on a rectangular source mesh (issue 6: S = 784, B = 4 beside the Delaunay S = 1500, B = 3).
 GROUPS["curvature_rectangular"] = dataclasses.replace(
     GROUPS["curvature_matrix"], name="curvature_rectangular",
     title="the curvature matrix F = T^T W T (S, S), rectangular source mesh")
 
-GROUP_ORDER = ("fma", "w_tilde", "w_compact", "w_tilde_data", "curvature_matrix", "curvature_rectangular",
+GROUP_ORDER = ("fma", "w_tilde", "w_compact", "w_tilde_data", "curvature_matrix", "curvature_rectangular", "curvature_extent",
                "log_likelihood", "cold_start", "nufft")
 
 
@@ -1131,6 +1176,44 @@ def run_methods(group: Group, p: Problem, thread_counts: list[int], budget: floa
         per_round = [a / min(d, f) for a, d, f in zip(times["auto"], times["direct"], times["fft"])]
         out.append(dict(threads=n, rounds=rounds, **medians, auto_over_faster=float(np.median(per_round))))
     return out
+
+
+def run_extent_split(p: Problem, budget: float = 20.0) -> dict[str, float]:
+    """One thread, in alternating calls (one turn: each of the four once): Numba's
+    `curvature_direct_conv`, swiftw's, swiftw stopped once its inputs are in its own layout
+    (checks, the operator on the extent, the mapping's order), and `kernel_inputs_from` (the
+    NumPy marshalling of a Mapper's triplets that both kernels take). Medians in seconds."""
+    from swiftw._extent import _curvature_direct_conv
+
+    args = p.extent_inputs
+    mapping = (p.pix_indexes_for_sub_slim_index, p.pix_size_for_sub_slim_index, p.pix_weights_for_sub_slim_index,
+               args["flat"], (args["ny"], args["nx"]), p.pixels)
+    calls = {
+        "numba": lambda: numba_kernels.curvature_direct_conv(**args),
+        "swiftw": lambda: swiftw.autoarray.curvature_direct_conv(**args),
+        "swiftw_layout": lambda: _curvature_direct_conv(*args.values(), "auto", layout_only=True),
+        "kernel_inputs_from": lambda: swiftw.autoarray.kernel_inputs_from(*mapping),
+    }
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    with threads(1), _gc_paused():
+        for call in calls.values():
+            call()  # compiled and warm
+        start = time.perf_counter()
+        while len(times["numba"]) < 3 or (time.perf_counter() - start < budget and len(times["numba"]) < 15):
+            for name, call in calls.items():
+                t0 = time.perf_counter()
+                call()
+                times[name].append(time.perf_counter() - t0)
+    return {name: float(np.median(t)) for name, t in times.items()} | {"turns": len(times["numba"])}
+
+
+def extent_split_text(r: dict[str, float]) -> str:
+    kernel = r["swiftw"] - r["swiftw_layout"]
+    return (f"one thread, {r['turns']} alternating turns (medians): numba {fmt_time(r['numba'])}, "
+            f"swiftw {fmt_time(r['swiftw'])} = {r['numba'] / r['swiftw']:.1f}x faster; of swiftw's time, "
+            f"{fmt_time(r['swiftw_layout'])} turns the CSR/CSC inputs into swiftw's layout (checks, operator on the "
+            f"extent, the mapping's order) and {fmt_time(kernel)} is F ({r['numba'] / kernel:.1f}x numba's time); "
+            f"kernel_inputs_from (NumPy, before either) {fmt_time(r['kernel_inputs_from'])}")
 
 
 def methods_text(results: list[dict[str, Any]]) -> str:
@@ -1595,6 +1678,11 @@ def main(argv: list[str] | None = None) -> int:
         text = table(f"{name}: {group.title}", group.describe(p), rows, thread_counts)
         if name == "fma":
             text += "\n" + fma_floor_note(rows, p, thread_counts)
+        if name == "curvature_extent" and not library_missing("numba"):
+            try:
+                text += "\n" + extent_split_text(run_extent_split(p))
+            except Exception as exc:  # reported; the benchmark goes on
+                loud(f"{name}: the alternating one-thread comparison raised {type(exc).__name__}: {exc}")
         if name in SCALING_GROUPS and args.size in SCALING_PRESETS and max(thread_counts) > 1:
             try:
                 SCALING[name] = run_scaling(group, p, max(thread_counts))

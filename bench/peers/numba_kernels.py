@@ -15,6 +15,8 @@ Same names, parameter names and outputs as swiftw's top-level functions:
   signature (PyAutoArray's pair loop over the preload layout, serial as in PyAutoArray) is here
   as `autoarray_curvature_matrix_via_w_tilde_curvature_preload_interferometer_from`; the
   top-level name keeps swiftw's parameters (it is the compact scatter, as the study aliases it).
+- `curvature_direct_conv`: the production library's 2026 direct extent-grid convolution (its
+  parameters), serial, written from the mathematics of SPEC 3.9.
 - `log_likelihood_function_via_w_compact_from` / `..._via_w_tilde_from`: the scatter F, the
   regularisation loop, and Numba's LAPACK bindings (Cholesky, solve).
 
@@ -44,6 +46,7 @@ __all__ = [
     "curvature_matrix_via_w_compact_sparse_mapping_matrix_from",
     "curvature_matrix_via_w_tilde_curvature_preload_interferometer_from",
     "autoarray_curvature_matrix_via_w_tilde_curvature_preload_interferometer_from",
+    "curvature_direct_conv",
     "constant_regularization_matrix_from",
     "log_likelihood_function_via_w_tilde_from",
     "log_likelihood_function_via_w_compact_from",
@@ -203,6 +206,32 @@ def _kernels() -> SimpleNamespace:
                     value = preload[native[ip1, 0] - y0, native[ip1, 1] - x0] * w0
                     for b in range(pix_size[ip1]):
                         f[sp0, idx[ip1, b]] += value * wts[ip1, b]
+        return f
+
+    @jit
+    def direct_conv(preload, iy, ix, flat, indptr, col, val, cscptr, csc_row, csc_val, ny, nx, pixels):
+        # Column s of W T on the whole extent: each entry adds its weight times the preload
+        # shifted to its cell, row by row in two contiguous runs (offsets dx < 0 wrap to the
+        # right half of the preload row); then row s of F gathers it through T's rows.
+        f = np.zeros((pixels, pixels))
+        omega = np.empty(ny * nx)
+        for s in range(pixels):
+            omega[:] = 0.0
+            for t in range(cscptr[s], cscptr[s + 1]):
+                i = csc_row[t]
+                w = csc_val[t]
+                y, x = iy[i], ix[i]
+                for jy in range(ny):
+                    kernel_row = preload[(jy - y) % (2 * ny)]
+                    out = jy * nx
+                    for jx in range(x):
+                        omega[out + jx] += w * kernel_row[2 * nx - x + jx]
+                    for jx in range(x, nx):
+                        omega[out + jx] += w * kernel_row[jx - x]
+            for i in range(indptr.shape[0] - 1):
+                value = omega[flat[i]]
+                for t in range(indptr[i], indptr[i + 1]):
+                    f[s, col[t]] += val[t] * value
         return f
 
     @jit
@@ -389,6 +418,25 @@ def autoarray_curvature_matrix_via_w_tilde_curvature_preload_interferometer_from
     return _kernels().preload_pair_loop(
         _f(curvature_preload), _i(pix_indexes_for_sub_slim_index), _i(pix_size_for_sub_slim_index),
         _f(pix_weights_for_sub_slim_index), _i(native_index_for_slim_index), int(pix_pixels))
+
+
+def curvature_direct_conv(preload, iy, ix, flat, indptr, col, val, cscptr, csc_row, csc_val, ny, nx,
+                          pix_pixels) -> np.ndarray:
+    """The production library's (PyAutoArray, Sept 2026) direct extent-grid convolution, written
+    here from the mathematics (SPEC 3.9), serial: for each source column s, ``omega = W T[:, s]``
+    on the whole (ny, nx) extent from the CSC entries and the wrap-around preload, then
+    ``F[s, :] = T^T omega`` through the CSR rows. Cost nnz x ny nx multiply-adds plus S nnz.
+
+    Parameters
+    ----------
+    As `swiftw.autoarray.curvature_direct_conv` (and `swiftw.autoarray.kernel_inputs_from`).
+
+    Returns
+    -------
+    (S, S) float64
+    """
+    return _kernels().direct_conv(_f(preload), _i(iy), _i(ix), _i(flat), _i(indptr), _i(col), _f(val), _i(cscptr),
+                                  _i(csc_row), _f(csc_val), int(ny), int(nx), int(pix_pixels))
 
 
 def constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes) -> np.ndarray:
