@@ -11,14 +11,15 @@ from .curvature import METHODS
 __all__ = ["kernel_inputs_from", "curvature_direct_conv"]
 
 
-def _extent_shape(extent_shape) -> tuple[int, int]:
+def shape_2d(value, name: str) -> tuple[int, int]:
+    """(ny, nx) of an extent given as a pair of positive whole numbers."""
     try:
-        ny, nx = extent_shape
+        ny, nx = value
     except (TypeError, ValueError):
-        raise ValueError(f"extent_shape must be (ny, nx), got {extent_shape!r}") from None
-    ny, nx = count(ny, "extent_shape[0]"), count(nx, "extent_shape[1]")
+        raise ValueError(f"{name} must be (ny, nx), got {value!r}") from None
+    ny, nx = count(ny, f"{name}[0]"), count(nx, f"{name}[1]")
     if ny < 1 or nx < 1:
-        raise ValueError(f"extent_shape must be at least (1, 1), got ({ny}, {nx})")
+        raise ValueError(f"{name} must be at least (1, 1), got ({ny}, {nx})")
     return ny, nx
 
 
@@ -65,7 +66,7 @@ def kernel_inputs_from(
     sizes = indices(pix_sizes_for_sub_slim_index, "pix_sizes_for_sub_slim_index", 1)
     wts = floats(pix_weights_for_sub_slim_index, "pix_weights_for_sub_slim_index", 2)
     flat = indices(extent_index_for_masked_pixel, "extent_index_for_masked_pixel", 1)
-    ny, nx = _extent_shape(extent_shape)
+    ny, nx = shape_2d(extent_shape, "extent_shape")
     s = count(pix_pixels, "pix_pixels")
     m, b = idx.shape
     for name, a in [("pix_sizes_for_sub_slim_index", sizes), ("extent_index_for_masked_pixel", flat)]:

@@ -9,11 +9,12 @@ from typing import Iterator, Optional
 import numpy as np
 
 from . import _swiftw
+from ._extent import shape_2d
 from ._nufft import EPS_RANGE, nufft_plan
 from ._threads import get_num_threads
 from ._validate import choice, count, floats, number, output
 
-__all__ = ["nufft_precision_operator_from"]
+__all__ = ["nufft_precision_operator_from", "preload_inputs"]
 
 _ARCSEC_PER_RADIAN = 648000.0 / math.pi
 
@@ -77,17 +78,7 @@ def nufft_precision_operator_from(
         raise NotImplementedError(
             "swiftw builds the precision operator on the CPU only: use method='nufft' (a type-1 NUFFT, "
             "seconds at ALMA sizes) or method='numpy' (the exact sum); use_jax applies to PyAutoArray's own builders")
-    ny, nx = _shape(shape_masked_pixels_2d)
-    grid = floats(grid_radians_2d, "grid_radians_2d", 3)
-    if grid.shape[0] < ny or grid.shape[1] < nx or grid.shape[2] != 2:
-        raise ValueError(f"grid_radians_2d has shape {grid.shape}, expected at least ({ny}, {nx}, 2)")
-    from .autoarray import _grid_spacing
-
-    sy, sx = _grid_spacing(grid[:ny, :nx], "grid_radians_2d")
-    noise = floats(noise_map_real, "noise_map_real", 1)
-    uv = floats(uv_wavelengths, "uv_wavelengths", 2)
-    if uv.shape != (noise.shape[0], 2):
-        raise ValueError(f"uv_wavelengths has shape {uv.shape}, expected ({noise.shape[0]}, 2)")
+    noise, uv, ny, nx, sy, sx = preload_inputs(noise_map_real, uv_wavelengths, shape_masked_pixels_2d, grid_radians_2d)
     k = noise.shape[0]
     if method == "numpy":
         step = _positive(chunk_k, "chunk_k")
@@ -105,15 +96,34 @@ def nufft_precision_operator_from(
     return _sum_over(chunks, lambda lo, hi: _by_nufft(noise[lo:hi], uv[lo:hi], ny, nx, (sy + sx) / 2, eps), (2 * ny, 2 * nx))
 
 
-def _shape(shape) -> tuple[int, int]:
-    try:
-        ny, nx = shape
-    except (TypeError, ValueError):
-        raise ValueError(f"shape_masked_pixels_2d must be (ny, nx), got {shape!r}") from None
-    ny, nx = count(ny, "shape_masked_pixels_2d[0]"), count(nx, "shape_masked_pixels_2d[1]")
-    if ny < 1 or nx < 1:
-        raise ValueError(f"shape_masked_pixels_2d must be at least (1, 1), got ({ny}, {nx})")
-    return ny, nx
+def preload_inputs(noise_map_real, uv_wavelengths, shape_masked_pixels_2d, grid_radians_2d):
+    """(noise, uv, ny, nx, sy, sx): the checked arrays, the extent, and the spacings of the
+    grid's first (ny, nx) points, which must be regular (y = y0 - sy row, x = x0 + sx col)."""
+    ny, nx = shape_2d(shape_masked_pixels_2d, "shape_masked_pixels_2d")
+    grid = floats(grid_radians_2d, "grid_radians_2d", 3)
+    if grid.shape[0] < ny or grid.shape[1] < nx or grid.shape[2] != 2:
+        raise ValueError(f"grid_radians_2d has shape {grid.shape}, expected at least ({ny}, {nx}, 2)")
+    sy, sx = _grid_spacing(grid[:ny, :nx], "grid_radians_2d")
+    noise = floats(noise_map_real, "noise_map_real", 1)
+    uv = floats(uv_wavelengths, "uv_wavelengths", 2)
+    if uv.shape != (noise.shape[0], 2):
+        raise ValueError(f"uv_wavelengths has shape {uv.shape}, expected ({noise.shape[0]}, 2)")
+    return noise, uv, ny, nx, sy, sx
+
+
+def _grid_spacing(grid: np.ndarray, name: str) -> tuple[float, float]:
+    """(sy, sx) of a regular (Ny, Nx, 2) grid of (y, x): y = y00 - sy row, x = x00 + sx col."""
+    ny, nx = grid.shape[:2]
+    sy = float(grid[0, 0, 0] - grid[1, 0, 0]) if ny > 1 else 0.0
+    sx = float(grid[0, 1, 1] - grid[0, 0, 1]) if nx > 1 else 0.0
+    rows, cols = np.arange(ny)[:, None], np.arange(nx)[None, :]
+    deviation = max(
+        np.max(np.abs(grid[:, :, 0] - (grid[0, 0, 0] - sy * rows))),
+        np.max(np.abs(grid[:, :, 1] - (grid[0, 0, 1] + sx * cols))),
+    )
+    if not deviation <= 1e-9 * max(abs(sy), abs(sx), 1e-300) * max(ny, nx):
+        raise ValueError(f"{name} is not a regular grid (y = y0 - sy row, x = x0 + sx col)")
+    return sy, sx
 
 
 def _positive(x, name: str) -> int:

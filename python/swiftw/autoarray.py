@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _swiftw
 from ._extent import curvature_direct_conv, kernel_inputs_from
-from ._precision import nufft_precision_operator_from
+from ._precision import nufft_precision_operator_from, preload_inputs
 from ._threads import get_num_threads
 from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
@@ -77,21 +77,6 @@ def w_tilde_data_interferometer_from(
     return _w_tilde_data(visibilities_real, noise_map_real, uv_wavelengths, grid)
 
 
-def _grid_spacing(grid: np.ndarray, name: str) -> tuple[float, float]:
-    """(sy, sx) of a regular (Ny, Nx, 2) grid of (y, x): y = y00 - sy row, x = x00 + sx col."""
-    ny, nx = grid.shape[:2]
-    sy = float(grid[0, 0, 0] - grid[1, 0, 0]) if ny > 1 else 0.0
-    sx = float(grid[0, 1, 1] - grid[0, 0, 1]) if nx > 1 else 0.0
-    rows, cols = np.arange(ny)[:, None], np.arange(nx)[None, :]
-    deviation = max(
-        np.max(np.abs(grid[:, :, 0] - (grid[0, 0, 0] - sy * rows))),
-        np.max(np.abs(grid[:, :, 1] - (grid[0, 0, 1] + sx * cols))),
-    )
-    if not deviation <= 1e-9 * max(abs(sy), abs(sx), 1e-300) * max(ny, nx):
-        raise ValueError(f"{name} is not a regular grid (y = y0 - sy row, x = x0 + sx col)")
-    return sy, sx
-
-
 def w_tilde_curvature_preload_interferometer_from(
     noise_map_real: np.ndarray,
     uv_wavelengths: np.ndarray,
@@ -118,13 +103,7 @@ def w_tilde_curvature_preload_interferometer_from(
     -------
     (2Ny, 2Nx) float64
     """
-    ny, nx = (count(v, f"shape_masked_pixels_2d[{i}]") for i, v in enumerate(shape_masked_pixels_2d))
-    grid = floats(grid_radians_2d, "grid_radians_2d", 3)
-    if grid.shape[0] < ny or grid.shape[1] < nx or grid.shape[2] != 2:
-        raise ValueError(f"grid_radians_2d has shape {grid.shape}, expected at least ({ny}, {nx}, 2)")
-    sy, sx = _grid_spacing(grid[:ny, :nx], "grid_radians_2d")
-    noise = floats(noise_map_real, "noise_map_real", 1)
-    uv = floats(uv_wavelengths, "uv_wavelengths", 2)
+    noise, uv, ny, nx, sy, sx = preload_inputs(noise_map_real, uv_wavelengths, shape_masked_pixels_2d, grid_radians_2d)
     out = output((2 * ny, 2 * nx), "the preload", temporaries=get_num_threads() + 1)
     _swiftw.w_tilde_preload(out, noise, uv, ny, nx, sy, sx)
     return out
