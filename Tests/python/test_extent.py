@@ -291,6 +291,8 @@ def test_sparse_operator_errors(rng):
     bad[int(np.flatnonzero(cols >= 0)[0])] = p.ny * p.nx
     with pytest.raises(IndexError, match="rows"):
         op.curvature_matrix_diag_from(bad, cols, vals, S=p.S)
+    with pytest.raises(IndexError, match=r"rows1\[\d+\]"):
+        op.curvature_matrix_off_diag_from(rows, cols, vals, bad, cols, vals, S0=p.S, S1=p.S)
     with pytest.raises(ValueError, match="rows, cols and vals"):
         op.curvature_matrix_diag_from(rows[:-1], cols, vals, S=p.S)
     with pytest.raises(ValueError, match="Fbatch_flat"):

@@ -123,10 +123,17 @@ class InterferometerSparseOperator:
         c1 = indices(cols1, "cols1", 1)
         joint_cols = np.concatenate([np.where((c0 >= 0) & (c0 < s0), c0, -1),
                                      np.where((c1 >= 0) & (c1 < s1), c1 + s0, -1)])
-        for name, a, b in [("rows0", rows0, c0), ("vals0", vals0, c0), ("rows1", rows1, c1), ("vals1", vals1, c1)]:
+        r0, r1 = indices(rows0, "rows0", 1), indices(rows1, "rows1", 1)
+        for name, a, b in [("rows0", r0, c0), ("vals0", vals0, c0), ("rows1", r1, c1), ("vals1", vals1, c1)]:
             if np.shape(a) != b.shape:
                 raise ValueError(f"{name} has shape {np.shape(a)}, expected {b.shape} (one per column index)")
-        joint = self._curvature(np.concatenate([indices(rows0, "rows0", 1), indices(rows1, "rows1", 1)]), joint_cols,
+        # Checked here too, so that an error names the mapper's own array and position (Swift
+        # checks the joint triplets again).
+        for name, rows, kept in [("rows0", r0, joint_cols[:c0.size] >= 0), ("rows1", r1, joint_cols[c0.size:] >= 0)]:
+            bad = np.flatnonzero(kept & ((rows < 0) | (rows >= self.M)))
+            if bad.size:
+                raise IndexError(f"{name}[{bad[0]}] = {rows[bad[0]]} is outside the extent's [0, {self.M}) cells")
+        joint = self._curvature(np.concatenate([r0, r1]), joint_cols,
                                 np.concatenate([floats(vals0, "vals0", 1), floats(vals1, "vals1", 1)]), s0 + s1)
         return np.ascontiguousarray(joint[:s0, s0:])
 
