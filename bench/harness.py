@@ -13,7 +13,8 @@ one thread and with all cores, Python's garbage collector paused while samples a
 At the production presets (sma, alma, alma_high) the curvature groups also time swiftw in calls
 that alternate between one thread and all cores, for a speed-up that both see under the same
 load (beside it, in turns, a compute-bound control: what the host gave such a kernel in the same
-seconds), and its `method="auto"` in calls that alternate with `method="direct"` and `method="fft"`.
+seconds), and its option `curvature="auto"` (`swiftw.options`) in calls that alternate with
+"direct" and "fft".
 
 The problem sizes are in one table, `SIZES`; the input builders (`problem`), the implementation
 registry (`GROUPS`), the reference (`reference`) and the comparison (`compare`) are shared with
@@ -1086,7 +1087,8 @@ def host_control() -> Callable[[], Any]:
     rng = np.random.default_rng(40)
     k = 9000
     noise, uv = rng.uniform(0.5, 2.0, k), rng.normal(0.0, 3e4, (k, 2))
-    return functools.partial(swiftw.w_compact_curvature_interferometer_from, 40, noise, uv, 0.05, method="direct")
+    return functools.partial(swiftw.options(w_compact="direct")(swiftw.w_compact_curvature_interferometer_from),
+                             40, noise, uv, 0.05)
 
 
 def _alternating_pairs(call: Callable[[], Any], n_threads: int, pairs: int, times: dict[int, list[float]],
@@ -1153,13 +1155,13 @@ CURVATURE_METHODS = ("auto", "direct", "fft")
 
 
 def run_methods(group: Group, p: Problem, thread_counts: list[int], budget: float = 12.0) -> list[dict[str, Any]]:
-    """swiftw's drop-in F with `method="auto"` against `"direct"` and `"fft"`, in rounds of one
+    """swiftw's drop-in F with the option `curvature="auto"` against `"direct"` and `"fft"`, in rounds of one
     call each, the order going through all six permutations (each method follows each other as
     often), so that each meets the same host load as the others; per thread count the medians and
     the median over rounds of auto's time over the faster of the other two in that round."""
     fn = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from
     args = [getattr(p, name) for name in _F_COMPACT_ARGS]
-    calls = {m: functools.partial(fn, *args, method=m) for m in CURVATURE_METHODS}
+    calls = {m: functools.partial(swiftw.options(curvature=m)(fn), *args) for m in CURVATURE_METHODS}
     orders = list(itertools.permutations(CURVATURE_METHODS))
     out = []
     for n in thread_counts:
@@ -1220,7 +1222,7 @@ def methods_text(results: list[dict[str, Any]]) -> str:
     parts = [f"{r['threads']} thread{'s' if r['threads'] > 1 else ''}: auto {fmt_time(r['auto'])}, "
              f"direct {fmt_time(r['direct'])}, fft {fmt_time(r['fft'])}, auto / faster {r['auto_over_faster']:.2f}"
              f" ({r['rounds']} rounds)" for r in results]
-    return ("   swiftw's method='auto' against 'direct' and 'fft', alternating calls (medians; auto / faster: "
+    return ("   swiftw's curvature='auto' against 'direct' and 'fft', alternating calls (medians; auto / faster: "
             "median over rounds): " + "; ".join(parts))
 
 
@@ -1277,7 +1279,7 @@ def run_nufft(size: Size, thread_counts: list[int], eps: float = 1e-12) -> list[
     p = problem(size)
     n, k = p.N, size.K
     sigma, uv = p.noise_map_real, p.uv_wavelengths
-    rows = [Row(f"swiftw (method='nufft', eps={eps:g})", "swiftw", True),
+    rows = [Row(f"swiftw (w_compact='nufft', eps={eps:g})", "swiftw", True),
             Row(f"finufft (nufft2d1, eps={eps:g})", "finufft", True)]
     try:
         import finufft
@@ -1288,7 +1290,8 @@ def run_nufft(size: Size, thread_counts: list[int], eps: float = 1e-12) -> list[
     two_pi_d = 2 * np.pi * p.d
 
     def ours():
-        return swiftw.w_compact_curvature_interferometer_from(n, sigma, uv, size.pixel_scale, method="nufft", eps=eps)
+        with swiftw.options(w_compact="nufft", eps=eps):
+            return swiftw.w_compact_curvature_interferometer_from(n, sigma, uv, size.pixel_scale)
 
     def theirs(threads):
         x = np.mod(two_pi_d * uv[:, 0] + np.pi, 2 * np.pi) - np.pi

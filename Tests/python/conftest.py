@@ -91,6 +91,33 @@ SPEC_PARAMS = {
     "mask_2d_circular_from": ["shape_native", "pixel_scales", "radius", "centre"],
 }
 
+# SPEC 3.7, `swiftw.autoarray`: the production library's parameter lists, in order.
+AA_PARAMS = {
+    "w_tilde_data_interferometer_from": ["visibilities_real", "noise_map_real", "uv_wavelengths", "grid_radians_slim",
+                                         NAT],
+    "w_tilde_curvature_interferometer_from": ["noise_map_real", "uv_wavelengths", "grid_radians_slim"],
+    "w_tilde_curvature_preload_interferometer_from": ["noise_map_real", "uv_wavelengths", "shape_masked_pixels_2d",
+                                                      "grid_radians_2d"],
+    "w_tilde_via_preload_from": ["w_tilde_preload", NAT],
+    "mapping_matrix_from": [IDX, "pix_size_for_sub_slim_index", WTS, "pixels", "total_mask_pixels",
+                            "slim_index_for_sub_slim_index", "sub_fraction"],
+    "curvature_matrix_via_w_tilde_curvature_preload_interferometer_from": [
+        "curvature_preload", IDX, "pix_size_for_sub_slim_index", WTS, NAT, "pix_pixels"],
+    "data_vector_from": ["mapping_matrix", "dirty_image"],
+    "curvature_matrix_via_w_tilde_from": ["w_tilde", "mapping_matrix"],
+    "constant_regularization_matrix_from": ["coefficient", "neighbors", "neighbors_sizes"],
+    "reconstruction_positive_negative_from": ["data_vector", "curvature_reg_matrix"],
+    "noise_normalization_complex_from": ["noise_map"],
+    "mask_2d_centres_from": ["shape_native", "pixel_scales", "centre"],
+    "mask_2d_circular_from": ["shape_native", "pixel_scales", "radius", "centre"],
+    "log_likelihood_function_via_w_tilde_from": [
+        "dirty_image", "data", "noise_map", "w_tilde", IDX, "pix_size_for_sub_slim_index", WTS,
+        "slim_index_for_sub_slim_index", "sub_fraction", "neighbors", "neighbors_sizes"],
+    "log_likelihood_function_via_w_compact_from": [
+        "dirty_image", "data", "noise_map", "w_tilde_preload", IDX, "pix_size_for_sub_slim_index", WTS,
+        "slim_index_for_sub_slim_index", "sub_fraction", "neighbors", "neighbors_sizes", NAT],
+}
+
 MODES = ["positional", "keyword"]
 
 

@@ -61,8 +61,8 @@ def build(kernel, rng, fraction=1.0, scale=1):
         n, k, ps = 150, int(3_000_000 * scale * fraction), 0.1
         arrays = [rng.uniform(0.5, 2.0, k), uv_for(rng, k, n, ps)]
         if kernel == "w_compact_direct":
-            return (lambda a: swiftw.w_compact_curvature_interferometer_from(n, a[0], a[1], ps, method="direct"),
-                    arrays)
+            direct = swiftw.options(w_compact="direct")(swiftw.w_compact_curvature_interferometer_from)
+            return lambda a: direct(n, a[0], a[1], ps), arrays
         d = ref.arcsec_to_radians(ps)
         rows, cols = np.mgrid[0:n, 0:n]
         arrays.append(np.stack([d * (n / 2 - rows), d * (cols - n / 2)], axis=-1).astype(np.float64))
@@ -77,7 +77,7 @@ def build(kernel, rng, fraction=1.0, scale=1):
         grid = rng.uniform(-1e-5, 1e-5, size=(m, 2))  # off lattice: the direct M K sum
         arrays = [rng.uniform(0.5, 2.0, k) * rng.choice([-1.0, 1.0], k), rng.uniform(0.5, 2.0, k),
                   rng.normal(scale=1e5, size=(k, 2)), grid]
-        return lambda a: swiftw.w_tilde_data_interferometer_from(*a, method="direct"), arrays
+        return lambda a: swiftw.options(w_tilde_data="direct")(swiftw.w_tilde_data_interferometer_from)(*a), arrays
     if kernel == "curvature_compact":
         n, s, b = 300, 2000, 5 * scale  # omega's work grows with the mappings per pixel
         mask = ref.mask_2d_circular_from((n, n), (1.0, 1.0), n / 2 - 1, (0.0, 0.0))
@@ -100,7 +100,7 @@ def small_check(rng):
     n, k, ps = 12, 300, 0.1
     sigma = rng.uniform(0.5, 2.0, k)
     uv = uv_for(rng, k, n, ps)
-    got = swiftw.w_compact_curvature_interferometer_from(n, sigma, uv, ps, method="direct")
+    got = swiftw.options(w_compact="direct")(swiftw.w_compact_curvature_interferometer_from)(n, sigma, uv, ps)
     want = ref.w_compact_curvature_interferometer_from(n, sigma, uv, ps)
     return float(np.max(np.abs(got - want)) / np.sum(sigma**-2.0))
 

@@ -9,8 +9,6 @@ whose rows end at `neighbors_sizes`, both log-likelihoods against SPEC 3.6 compu
 dirty-image weights with the extra argument, and the functions shared with the top level.
 """
 
-import inspect
-
 import numpy as np
 import pytest
 
@@ -19,37 +17,6 @@ from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
 from conftest import assert_close, draw_uv, make_problem, random_preload
-
-# SPEC 3.7, in order
-AA_PARAMS = {
-    "w_tilde_data_interferometer_from": ["visibilities_real", "noise_map_real", "uv_wavelengths", "grid_radians_slim",
-                                         "native_index_for_slim_index"],
-    "w_tilde_curvature_interferometer_from": ["noise_map_real", "uv_wavelengths", "grid_radians_slim"],
-    "w_tilde_curvature_preload_interferometer_from": ["noise_map_real", "uv_wavelengths", "shape_masked_pixels_2d",
-                                                      "grid_radians_2d"],
-    "w_tilde_via_preload_from": ["w_tilde_preload", "native_index_for_slim_index"],
-    "mapping_matrix_from": ["pix_indexes_for_sub_slim_index", "pix_size_for_sub_slim_index",
-                            "pix_weights_for_sub_slim_index", "pixels", "total_mask_pixels",
-                            "slim_index_for_sub_slim_index", "sub_fraction"],
-    "curvature_matrix_via_w_tilde_curvature_preload_interferometer_from": [
-        "curvature_preload", "pix_indexes_for_sub_slim_index", "pix_size_for_sub_slim_index",
-        "pix_weights_for_sub_slim_index", "native_index_for_slim_index", "pix_pixels"],
-    "data_vector_from": ["mapping_matrix", "dirty_image"],
-    "curvature_matrix_via_w_tilde_from": ["w_tilde", "mapping_matrix"],
-    "constant_regularization_matrix_from": ["coefficient", "neighbors", "neighbors_sizes"],
-    "reconstruction_positive_negative_from": ["data_vector", "curvature_reg_matrix"],
-    "noise_normalization_complex_from": ["noise_map"],
-    "mask_2d_centres_from": ["shape_native", "pixel_scales", "centre"],
-    "mask_2d_circular_from": ["shape_native", "pixel_scales", "radius", "centre"],
-    "log_likelihood_function_via_w_tilde_from": [
-        "dirty_image", "data", "noise_map", "w_tilde", "pix_indexes_for_sub_slim_index", "pix_size_for_sub_slim_index",
-        "pix_weights_for_sub_slim_index", "slim_index_for_sub_slim_index", "sub_fraction", "neighbors",
-        "neighbors_sizes"],
-    "log_likelihood_function_via_w_compact_from": [
-        "dirty_image", "data", "noise_map", "w_tilde_preload", "pix_indexes_for_sub_slim_index",
-        "pix_size_for_sub_slim_index", "pix_weights_for_sub_slim_index", "slim_index_for_sub_slim_index",
-        "sub_fraction", "neighbors", "neighbors_sizes", "native_index_for_slim_index"],
-}
 
 PRELOAD_REL = 1e-10  # of sum(c): angle addition is exact to rounding (the top level's w_compact bound)
 
@@ -61,28 +28,7 @@ def _grid_2d(p, extra=(0, 0)):
     return aref.grid_radians_2d_from((p.N + extra[0], p.N + extra[1]), y0, x0, p.d, p.d)
 
 
-def _curvature_methods():
-    params = inspect.signature(aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from).parameters
-    if "method" not in params:
-        return [None]
-    return [None, "direct", "fft", "auto"]
-
-
-# ---------------------------------------------------------------------------------------------
-# signatures
-# ---------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", list(AA_PARAMS))
-def test_signature_matches_spec_3_7(name):
-    fn = getattr(aa, name)
-    params = [p for p in inspect.signature(fn).parameters.values()
-              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    assert [p.name for p in params] == AA_PARAMS[name]
-    others = [p for p in inspect.signature(fn).parameters.values() if p not in params]
-    assert all(p.kind == p.KEYWORD_ONLY and p.default is not p.empty for p in others), (
-        f"extra options of {name} must be keyword-only with defaults: {others}")
-    assert name in aa.__all__
+CURVATURE_METHODS = [None, "direct", "fft", "auto"]  # None: the option in force (the default)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -247,16 +193,15 @@ def test_mapping_matrix_slim_index_outside_refused(rng):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", _curvature_methods())
+@pytest.mark.parametrize("method", CURVATURE_METHODS)
 @pytest.mark.parametrize("padding", ["minus_one", "garbage"])
 def test_curvature_via_preload_physical(rng, method, padding):
     p = make_problem(rng)
     box = aref.box_of(p.native)
     pre = aa.w_tilde_curvature_preload_interferometer_from(p.sigma, p.uv, box, _grid_2d(p))
     idx, size, wts = aref.draw_image_mapping(rng, p.M, p.S, p.B, padding=padding)
-    kw = {} if method is None else {"method": method}
-    got = aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S,
-                                                                               **kw)
+    with swiftw.options(**({} if method is None else {"curvature": method})):
+        got = aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
     assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (p.S, p.S)
     want = aref.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
     assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-10, what=f"F via preload ({method})")
@@ -266,17 +211,17 @@ def test_curvature_via_preload_physical(rng, method, padding):
     assert_close(got, t.T @ w @ t, scale=np.max(np.abs(want)), rel=1e-9, what="F via preload vs T^T W T (direct W)")
 
 
-@pytest.mark.parametrize("method", _curvature_methods())
+@pytest.mark.parametrize("method", CURVATURE_METHODS)
 def test_curvature_via_preload_random_preload(rng, method):
     """A random preload with a true one's symmetry: every entry of the layout is read correctly."""
     p = make_problem(rng)
     n = max(aref.box_of(p.native))
     pre = random_preload(rng, n)
     idx, size, wts = aref.draw_image_mapping(rng, p.M, p.S, p.B)
-    kw = {} if method is None else {"method": method}
-    got = aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
-        curvature_preload=pre, pix_indexes_for_sub_slim_index=idx, pix_size_for_sub_slim_index=size,
-        pix_weights_for_sub_slim_index=wts, native_index_for_slim_index=p.native, pix_pixels=p.S, **kw)
+    with swiftw.options(**({} if method is None else {"curvature": method})):
+        got = aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
+            curvature_preload=pre, pix_indexes_for_sub_slim_index=idx, pix_size_for_sub_slim_index=size,
+            pix_weights_for_sub_slim_index=wts, native_index_for_slim_index=p.native, pix_pixels=p.S)
     want = aref.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
     assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-10, what=f"F via random preload ({method})")
 

@@ -46,7 +46,8 @@ def _calibrated_w_compact(rng, target_seconds):
     uv = rng.normal(scale=3e4, size=(4_000_000, 2))
 
     def call(k):
-        return swiftw.w_compact_curvature_interferometer_from(n, sigma[:k], uv[:k], 0.1, method="direct")
+        with swiftw.options(w_compact="direct"):
+            return swiftw.w_compact_curvature_interferometer_from(n, sigma[:k], uv[:k], 0.1)
 
     call(k)
     t0 = time.perf_counter()
@@ -147,14 +148,14 @@ def _jobs(rng):
 
     return [
         ("w_tilde", lambda: swiftw.w_tilde_curvature_interferometer_from(p.sigma, p.uv, p.grid)),
-        ("w_compact direct", lambda: swiftw.w_compact_curvature_interferometer_from(
-            big.N, big.sigma, big.uv, big.pixel_scale, method="direct")),
-        ("w_compact nufft", lambda: swiftw.w_compact_curvature_interferometer_from(
-            big.N, big.sigma, big.uv, big.pixel_scale, method="nufft")),
+        ("w_compact direct", lambda: swiftw.options(w_compact="direct")(swiftw.w_compact_curvature_interferometer_from)(
+            big.N, big.sigma, big.uv, big.pixel_scale)),
+        ("w_compact nufft", lambda: swiftw.options(w_compact="nufft")(swiftw.w_compact_curvature_interferometer_from)(
+            big.N, big.sigma, big.uv, big.pixel_scale)),
         ("w_tilde_data", lambda: swiftw.w_tilde_data_interferometer_from(big.visibilities_real, big.sigma, big.uv,
                                                                           big.grid)),
-        ("w_tilde_data direct", lambda: swiftw.w_tilde_data_interferometer_from(
-            big.visibilities_real, big.sigma, big.uv, big.grid, method="direct")),
+        ("w_tilde_data direct", lambda: swiftw.options(w_tilde_data="direct")(swiftw.w_tilde_data_interferometer_from)(
+            big.visibilities_real, big.sigma, big.uv, big.grid)),
         ("w_tilde_via_compact", lambda: swiftw.w_tilde_via_compact_from(wc, p.native)),
         ("w_tilde_via_preload", lambda: swiftw.w_tilde_via_preload_from(pre, p.native)),
         ("mapping_matrix", lambda: swiftw.mapping_matrix_from(p.idx, p.wts, p.S)),
@@ -420,7 +421,8 @@ def test_sigint_disposition_restored_after_concurrent_calls(rng):
 
     def job(_):
         for _ in range(10):
-            swiftw.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale, method="direct")
+            with swiftw.options(w_compact="direct"):
+                swiftw.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)
             swiftw.w_tilde_via_compact_from(random_compact(np.random.default_rng(0), p.N), p.native)
         return True
 

@@ -24,8 +24,9 @@ def prob(rng):
 @pytest.mark.parametrize("method", ["auto", "direct", "fft"])
 def test_methods_equal_dense(prob, method):
     expected = _dense_f(prob)
-    got = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
-        prob.w_compact, prob.native, prob.idx, prob.wts, prob.S, method=method)
+    with swiftw.options(curvature=method):
+        got = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
+            prob.w_compact, prob.native, prob.idx, prob.wts, prob.S)
     assert np.max(np.abs(got - expected)) <= 1e-10 * np.max(np.abs(expected))
     np.testing.assert_array_equal(got, got.T)
 
@@ -102,8 +103,11 @@ def test_preload_methods_agree(prob):
 
     preload = ref.w_tilde_preload_from(prob.N, prob.sigma, prob.uv, prob.pixel_scale)
     sizes = np.argmax(np.concatenate([prob.idx, -np.ones((prob.M, 1), np.int64)], axis=1) < 0, axis=1)
-    results = [autoarray.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
-        preload, prob.idx, sizes, prob.wts, prob.native, prob.S, method=m) for m in ("direct", "fft")]
+    results = []
+    for m in ("direct", "fft"):
+        with swiftw.options(curvature=m):
+            results.append(autoarray.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
+                preload, prob.idx, sizes, prob.wts, prob.native, prob.S))
     expected = _dense_f(prob)
     for got in results:
         assert np.max(np.abs(got - expected)) <= 1e-10 * np.max(np.abs(expected))

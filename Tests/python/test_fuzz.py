@@ -35,6 +35,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import reference as ref
 from bench import reference_autoarray as aref
 from bench import reference as ref
 import swiftw
@@ -182,7 +183,8 @@ def _base_problem(rng):
 FMA_NAMES = {"fma", "_fma", "inplace_weighted_sum"}
 THREAD_NAMES = {"set_num_threads", "get_num_threads"}
 CONFIG_NAMES = {"show_config"}  # takes no input
-TOP = sorted(n for n in swiftw.__all__ if n not in THREAD_NAMES | CONFIG_NAMES)
+OPTION_NAMES = {"set_options", "get_options", "options"}
+TOP = sorted(n for n in swiftw.__all__ if n not in THREAD_NAMES | CONFIG_NAMES | OPTION_NAMES)
 AUTOARRAY = sorted(aa.__all__)
 FUNCTIONS = [("swiftw", n) for n in TOP] + [("swiftw.autoarray", n) for n in AUTOARRAY]
 
@@ -461,8 +463,8 @@ def test_nan_inf_propagate_w_compact(base, data):
         warnings.simplefilter("ignore")
         want = ref.w_compact_curvature_interferometer_from(n, args["noise_map_real"], args["uv_wavelengths"], ps)
     try:
-        got = swiftw.w_compact_curvature_interferometer_from(n, args["noise_map_real"], args["uv_wavelengths"], ps,
-                                                             method=method)
+        with swiftw.options(w_compact=method):
+            got = swiftw.w_compact_curvature_interferometer_from(n, args["noise_map_real"], args["uv_wavelengths"], ps)
     except ValueError as error:
         # refusing non-finite input with a ValueError naming it is also acceptable
         assert where in str(error), f"ValueError does not name {where}: {error}"
@@ -529,6 +531,32 @@ def test_nan_inf_propagate_curvature(base, data):
         # the default method may be an FFT convolution, which smears a NaN over a whole column:
         # the formula's NaN must all be there; extra NaN are reported only for the direct sum
         assert np.all(np.isnan(got)[np.isnan(want)]), f"F compact (default method): NaN lost ({where})"
+
+
+@FUZZ
+@given(name=st.sampled_from(["w_tilde", "w_compact", "w_tilde_data", "curvature", "eps", "method", "workers"]),
+       value=st.sampled_from(["auto", "direct", "fft", "nufft", "lattice", "compact", "", None, 1e-12, 1e-20, 0.5,
+                              float("nan"), True, 3, np.float32(1e-6), b"auto"]))
+def test_fuzz_set_options(base, name, value):
+    """Any name and value handed to set_options: refused with TypeError or ValueError and nothing
+    changed, or accepted and then read back by get_options; a kernel still gives its answer."""
+    before = swiftw.get_options()
+    try:
+        try:
+            swiftw.set_options(**{name: value})
+        except (TypeError, ValueError):
+            assert swiftw.get_options() == before, "a refused option changed the options"
+            return
+        assert swiftw.get_options()[name] == value
+        want = ref.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
+            base["w_compact"], base["native_index_for_slim_index"], base["pix_indexes_for_sub_slim_index"],
+            base["pix_weights_for_sub_slim_index"], base["pixels"])
+        got = swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
+            base["w_compact"], base["native_index_for_slim_index"], base["pix_indexes_for_sub_slim_index"],
+            base["pix_weights_for_sub_slim_index"], base["pixels"])
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * float(np.max(np.abs(want))))
+    finally:
+        swiftw.set_options(**before)
 
 
 # ---------------------------------------------------------------------------------------------

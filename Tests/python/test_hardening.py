@@ -68,6 +68,11 @@ def within(seconds, fn):
 # ---------------------------------------------------------------------------------------------
 
 
+def _direct_w_compact(*args):
+    with swiftw.options(w_compact="direct"):
+        return swiftw.w_compact_curvature_interferometer_from(*args)
+
+
 def _impossible_calls(p):
     """(label, call, the big dimensions the message must give). Every output is > 1e12 bytes."""
     wc = random_compact(np.random.default_rng(0), p.N)
@@ -82,8 +87,7 @@ def _impossible_calls(p):
     sub = aref.draw_sub_mapping(np.random.default_rng(1), p.M, p.S, p.B, sub_sizes=(1,))
     m_big = 10**5
     return [
-        ("w_compact direct", lambda: swiftw.w_compact_curvature_interferometer_from(10**6, p.sigma, p.uv, p.pixel_scale,
-                                                                                   method="direct"), [10**6]),
+        ("w_compact direct", lambda: _direct_w_compact(10**6, p.sigma, p.uv, p.pixel_scale), [10**6]),
         ("w_tilde", lambda: swiftw.w_tilde_curvature_interferometer_from(p.sigma, p.uv, grid), [big_m]),
         ("w_mm", lambda: swiftw.w_mm(p.sigma, p.uv, grid), [big_m]),
         ("aa w_tilde", lambda: aa.w_tilde_curvature_interferometer_from(p.sigma, p.uv, grid), [big_m]),
@@ -150,7 +154,7 @@ TEMPORARIES_CHILD = textwrap.dedent(r"""
     sigma, uv = rng.uniform(0.5, 2.0, k), rng.normal(scale=1e3, size=(k, 2))
     t0 = time.perf_counter()
     try:
-        swiftw.w_compact_curvature_interferometer_from(n, sigma, uv, 0.1, method=method)
+        swiftw.options(w_compact=method)(swiftw.w_compact_curvature_interferometer_from)(n, sigma, uv, 0.1)
         out = {"raised": None}
     except Exception as error:
         out = {"raised": type(error).__name__, "message": str(error)}
@@ -200,7 +204,7 @@ GRID_SIZE_CHILD = textwrap.dedent(r"""
         t0 = time.perf_counter()
         signal.setitimer(signal.ITIMER_REAL, 4.0)
         try:
-            swiftw.w_compact_curvature_interferometer_from(n, sigma, uv, 0.1, method=method)
+            swiftw.options(w_compact=method)(swiftw.w_compact_curvature_interferometer_from)(n, sigma, uv, 0.1)
             out = {"raised": None}
         except Hang:
             out = {"raised": "hang (still running after 4 s)"}
@@ -251,8 +255,7 @@ def _count_calls(p):
     sizes = np.ones(p.M, np.int64)
     g2 = aref.grid_radians_2d_from((p.N, p.N), 0.0, 0.0, p.d, p.d)
     return {
-        "grid_size (direct)": lambda x: swiftw.w_compact_curvature_interferometer_from(x, p.sigma, p.uv, p.pixel_scale,
-                                                                                      method="direct"),
+        "grid_size (direct)": lambda x: _direct_w_compact(x, p.sigma, p.uv, p.pixel_scale),
         "pixels (mapping)": lambda x: swiftw.mapping_matrix_from(p.idx, p.wts, x),
         "pixels (T^T W)": lambda x: swiftw.sparse_mapping_matrix_transpose_matmul(w, p.idx, p.wts, x),
         "pixels (F sparse)": lambda x: swiftw.curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w, p.idx, p.wts,
@@ -327,8 +330,9 @@ CRASH_CASES = {
                                            f"np.zeros((0, 0)), {E0}, {W0}, 0)",
     "huge thread count then F": "(swiftw.set_num_threads(2**40), swiftw.curvature_matrix_via_w_tilde_sparse_mapping_"
                                 "matrix_from(np.eye(4), np.zeros((4, 1), np.int64), np.ones((4, 1)), 2))[1]",
-    "huge thread count then w_compact": "(swiftw.set_num_threads(2**40), swiftw.w_compact_curvature_interferometer_"
-                                        "from(4, np.ones(3000), np.ones((3000, 2)), 0.1, method='direct'))[1]",
+    "huge thread count then w_compact": "(swiftw.set_num_threads(2**40), swiftw.options(w_compact='direct')("
+                                        "swiftw.w_compact_curvature_interferometer_from)(4, np.ones(3000), "
+                                        "np.ones((3000, 2)), 0.1))[1]",
 }
 
 
@@ -396,7 +400,8 @@ def test_non_finite_visibility_coordinate_is_not_dropped(rng, method, bad):
     uv = p.uv.copy()
     uv[int(rng.integers(0, p.K)), int(rng.integers(0, 2))] = bad
     try:
-        got = swiftw.w_compact_curvature_interferometer_from(p.N, p.sigma, uv, p.pixel_scale, method=method)
+        with swiftw.options(w_compact=method):
+            got = swiftw.w_compact_curvature_interferometer_from(p.N, p.sigma, uv, p.pixel_scale)
     except ValueError as error:
         assert "uv_wavelengths" in str(error)
         return

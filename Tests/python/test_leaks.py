@@ -109,8 +109,9 @@ def _calls(rng):
     fma_in = rng.normal(size=1000)
     return [
         ("w_compact", None, lambda: swiftw.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)),
-        ("w_compact nufft", None, lambda: swiftw.w_compact_curvature_interferometer_from(
-            p.N, p.sigma, p.uv, p.pixel_scale, method="nufft")),
+        ("w_compact nufft", None, lambda: swiftw.options(w_compact="nufft")(
+            swiftw.w_compact_curvature_interferometer_from)(
+            p.N, p.sigma, p.uv, p.pixel_scale)),
         ("F compact", None, lambda: swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
             wc, p.native, p.idx, p.wts, p.S)),
         ("F sparse", None, lambda: swiftw.curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w, p.idx, p.wts, p.S)),
@@ -135,8 +136,9 @@ def _calls(rng):
             out_f, w, p.idx.astype(np.float64), p.wts, p.S)),
         # errors raised by the Python layer
         ("Python TypeError", TypeError, lambda: swiftw.mapping_matrix_from(p.idx.astype(np.float64), p.wts, p.S)),
-        ("Python ValueError", ValueError, lambda: swiftw.w_compact_curvature_interferometer_from(
-            p.N, p.sigma, p.uv, p.pixel_scale, method="nope")),
+        ("Python ValueError", ValueError, lambda: swiftw.options(w_compact="nope")(
+            swiftw.w_compact_curvature_interferometer_from)(
+            p.N, p.sigma, p.uv, p.pixel_scale)),
         ("MemoryError", MemoryError, lambda: swiftw.curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(
             w, p.idx, p.wts, 10**9)),
         # errors raised by the C shim after some buffers were acquired

@@ -19,7 +19,8 @@ def test_nufft_meets_eps(rng, eps, n_grid, k):
     uv = draw_uv(rng, k, n_grid, pixel_scale, phase_span=10 ** rng.uniform(0.5, 3.5))
     sigma = rng.uniform(0.3, 3.0, k)
     exact = ref.w_compact_curvature_interferometer_from(n_grid, sigma, uv, pixel_scale)
-    got = swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, pixel_scale, method="nufft", eps=eps)
+    with swiftw.options(w_compact="nufft", eps=eps):
+        got = swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, pixel_scale)
     scale = np.sum(sigma**-2.0)
     err = np.max(np.abs(got - exact)) / scale
     assert err <= 10 * eps, f"N={n_grid} K={k} eps={eps:g}: max|err|/sum(c) = {err:.3e}"
@@ -31,7 +32,8 @@ def test_nufft_with_extreme_baselines(rng):
     for uv in (rng.uniform(-1e7, 1e7, (500, 2)), np.array([[3.7e5, -2.2e5]])):
         sigma = rng.uniform(0.5, 2.0, uv.shape[0])
         exact = ref.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.2)
-        got = swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.2, method="nufft", eps=1e-12)
+        with swiftw.options(w_compact="nufft", eps=1e-12):
+            got = swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.2)
         assert np.max(np.abs(got - exact)) <= 1e-11 * np.sum(sigma**-2.0)
 
 
@@ -39,7 +41,8 @@ def test_nufft_with_extreme_baselines(rng):
 def test_eps_outside_float64_raises(rng, eps):
     uv = rng.uniform(-1e5, 1e5, (10, 2))
     with pytest.raises(ValueError, match="eps"):
-        swiftw.w_compact_curvature_interferometer_from(8, np.ones(10), uv, 0.1, method="nufft", eps=eps)
+        with swiftw.options(w_compact="nufft", eps=eps):
+            swiftw.w_compact_curvature_interferometer_from(8, np.ones(10), uv, 0.1)
 
 
 def test_auto_picks_nufft_when_faster_and_direct_when_small(rng, monkeypatch):
@@ -51,13 +54,15 @@ def test_auto_picks_nufft_when_faster_and_direct_when_small(rng, monkeypatch):
     n_grid, k = 9, 200
     uv = draw_uv(rng, k, n_grid, 0.1)
     sigma = rng.uniform(0.5, 2.0, k)
-    direct = swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.1, method="direct")
+    with swiftw.options(w_compact="direct"):
+        direct = swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.1)
     np.testing.assert_array_equal(swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.1), direct)
 
 
 def test_method_name_checked(rng):
-    with pytest.raises(ValueError, match="method"):
-        swiftw.w_compact_curvature_interferometer_from(8, np.ones(3), np.ones((3, 2)), 0.1, method="fast")
+    with pytest.raises(ValueError, match="w_compact must be one of"):
+        with swiftw.options(w_compact="fast"):
+            swiftw.w_compact_curvature_interferometer_from(8, np.ones(3), np.ones((3, 2)), 0.1)
 
 
 def test_nufft_threads_agree(rng, restore_threads):
@@ -67,7 +72,8 @@ def test_nufft_threads_agree(rng, restore_threads):
     results = []
     for threads in (1, 2):
         swiftw.set_num_threads(threads)
-        results.append(swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.1, method="nufft"))
+        with swiftw.options(w_compact="nufft"):
+            results.append(swiftw.w_compact_curvature_interferometer_from(n_grid, sigma, uv, 0.1))
     assert np.max(np.abs(results[0] - results[1])) <= 1e-13 * np.sum(sigma**-2.0)
 
 
@@ -77,7 +83,8 @@ def test_w_tilde_data_nufft_meets_eps(rng, eps):
 
     p = make_problem(rng, phase_span=10 ** rng.uniform(0.5, 3.0))
     want = ref.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, p.grid)
-    got = swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, p.grid, method="nufft", eps=eps)
+    with swiftw.options(w_tilde_data="nufft", eps=eps):
+        got = swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, p.grid)
     scale = np.sum(ref.w_tilde_data_weights(p.visibilities_real, p.sigma))
     err = np.max(np.abs(got - want)) / scale
     assert err <= 10 * eps, f"eps={eps:g}: max|err|/sum(weights) = {err:.3e}"
@@ -89,7 +96,8 @@ def test_w_tilde_data_nufft_needs_a_lattice(rng):
     p = make_problem(rng)
     jittered = p.grid + rng.normal(size=p.grid.shape) * p.d * 1e-3
     with pytest.raises(ValueError, match="lattice"):
-        swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered, method="nufft")
+        with swiftw.options(w_tilde_data="nufft"):
+            swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered)
     # auto falls back to the direct sum, which is right for any positions
     want = ref.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered)
     got = swiftw.w_tilde_data_interferometer_from(p.visibilities_real, p.sigma, p.uv, jittered)

@@ -183,7 +183,7 @@ sigma = rng.uniform(0.5, 2.0, 3000)
 uv = rng.normal(scale=3e4, size=(3000, 2))
 def w(threads):
     swiftw.set_num_threads(threads)
-    return swiftw.w_compact_curvature_interferometer_from(16, sigma, uv, 0.1, method="direct")
+    return swiftw.options(w_compact="direct")(swiftw.w_compact_curvature_interferometer_from)(16, sigma, uv, 0.1)
 one = w(1)
 results = [w(2), w(2)]
 if {fork}:

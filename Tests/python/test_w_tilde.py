@@ -336,22 +336,10 @@ def test_w_tilde_curvature_lattice_arrangements(rng, kind, exact):
     assert_close(got[rows], literal, scale=sum_c, rel=rel, what=f"W rows {kind} exact={exact}")
 
 
-def _keyword_only(fn, name):
-    import inspect
-
-    try:
-        q = inspect.signature(fn).parameters.get(name)
-    except (TypeError, ValueError):
-        return False
-    return q is not None and q.kind == q.KEYWORD_ONLY
-
-
-@pytest.mark.parametrize("method", ["auto", "direct"])
+@pytest.mark.parametrize("method", ["auto", "direct", "lattice"])
 def test_w_tilde_data_methods_agree(rng, method):
-    """The package's keyword-only `method=` option (an extra the SPEC allows): every route it offers
-    gives the direct sum on a lattice grid."""
-    if not _keyword_only(swiftw.w_tilde_data_interferometer_from, "method"):
-        pytest.skip("w_tilde_data_interferometer_from has no keyword-only method= option")
+    """The option `w_tilde_data` (`swiftw.options`): every exact route it offers gives the direct
+    sum on a lattice grid."""
     native, origin = _arrangement(rng, "disc")
     grid, d = _lattice_grid(rng, native, exact=True, origin_pixels=origin)
     k = int(rng.integers(500, 3000))
@@ -359,7 +347,7 @@ def test_w_tilde_data_methods_agree(rng, method):
     uv = rng.uniform(-umax, umax, size=(k, 2))
     sigma = rng.uniform(0.5, 2.0, k)
     vis = rng.uniform(0.5, 2.0, k) * rng.choice([-1.0, 1.0], k)
-    got = swiftw.w_tilde_data_interferometer_from(vis, sigma, uv, grid, method=method)
+    got = swiftw.options(w_tilde_data=method)(swiftw.w_tilde_data_interferometer_from)(vis, sigma, uv, grid)
     want = ref.w_tilde_data_interferometer_from(vis, sigma, uv, grid)
     assert_close(got, want, scale=np.sum(ref.w_tilde_data_weights(vis, sigma)), rel=W_REL,
                  what=f"w_tilde_data method={method}")
@@ -367,11 +355,9 @@ def test_w_tilde_data_methods_agree(rng, method):
 
 @pytest.mark.parametrize("n", [9, 15, 21, 25, 31])
 def test_w_tilde_data_lattice_method_accepts_exact_lattice(n):
-    """method="lattice" is documented to work "when the pixels lie on a lattice (recognised to
+    """w_tilde_data="lattice" is documented to work "when the pixels lie on a lattice (recognised to
     within rounding)". Here every coordinate is exactly k * 2^-20 rad (a perfect lattice, no
     rounding at all) and |u|, |v| <= 1e6 (ALMA-like): the route must be taken, and be right."""
-    if not _keyword_only(swiftw.w_tilde_data_interferometer_from, "method"):
-        pytest.skip("w_tilde_data_interferometer_from has no keyword-only method= option")
     d = 2.0**-20
     y, x = np.mgrid[0:n, 0:n]
     native = np.argwhere((y - (n - 1) / 2) ** 2 + (x - (n - 1) / 2) ** 2 <= (n / 2 - 0.5) ** 2)
@@ -379,7 +365,7 @@ def test_w_tilde_data_lattice_method_accepts_exact_lattice(n):
     uv = np.array([[1e6, 0.0], [0.0, 1e6], [3e5, -7e5]])
     sigma = np.array([1.0, 0.5, 2.0])
     vis = np.array([1.0, -0.7, 1.3])
-    got = swiftw.w_tilde_data_interferometer_from(vis, sigma, uv, grid, method="lattice")
+    got = swiftw.options(w_tilde_data="lattice")(swiftw.w_tilde_data_interferometer_from)(vis, sigma, uv, grid)
     want = ref.w_tilde_data_interferometer_from(vis, sigma, uv, grid)
     assert_close(got, want, scale=np.sum(ref.w_tilde_data_weights(vis, sigma)), rel=W_REL,
                  what=f"w_tilde_data method=lattice n={n}")

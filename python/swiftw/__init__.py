@@ -13,6 +13,7 @@ from ._cpu import load as _load_kernels
 
 _swiftw = _load_kernels()[0]  # before the modules that call it
 
+from ._options import get_options, options, set_options
 from ._threads import default_num_threads, get_num_threads, set_num_threads
 from ._config import show_config
 from .curvature import (
@@ -54,6 +55,9 @@ __all__ = [
     "show_config",
     "set_num_threads",
     "get_num_threads",
+    "set_options",
+    "get_options",
+    "options",
     "fma",
     "_fma",
     "inplace_weighted_sum",

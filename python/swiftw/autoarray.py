@@ -17,7 +17,8 @@ from . import _swiftw
 from ._extent import curvature_direct_conv, kernel_inputs_from
 from ._precision import nufft_precision_operator_from, preload_inputs
 from ._threads import get_num_threads
-from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
+from ._options import method_of
+from ._validate import CURVATURE_SCRATCH, count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
 from .sparse_operator import InterferometerSparseOperator
 from .likelihood import (
@@ -66,8 +67,8 @@ def w_tilde_data_interferometer_from(
 ) -> np.ndarray:
     """The dirty-image weights, ``sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x_i u_k + y_i v_k))``.
 
-    Same values as `swiftw.w_tilde_data_interferometer_from` (method "auto": the lattice
-    evaluation when the pixels lie on one); `native_index_for_slim_index` is accepted for the
+    Same values as `swiftw.w_tilde_data_interferometer_from` (evaluated as the option
+    ``w_tilde_data`` says); `native_index_for_slim_index` is accepted for the
     production signature and checked for shape.
     """
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
@@ -153,21 +154,20 @@ def curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
     pix_weights_for_sub_slim_index: np.ndarray,
     native_index_for_slim_index: np.ndarray,
     pix_pixels: int,
-    *,
-    method: str = "auto",
 ) -> np.ndarray:
     """The curvature matrix ``F = T^T W T`` from the preload layout, never forming W.
 
     ``W[i, j] = curvature_preload[row_j - row_i, col_j - col_i]`` (negative indices wrap); the
     mapping has one row per image pixel, row m holding its first ``pix_size[m]`` entries.
-    `method` as in `swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from`.
+    The option ``curvature`` picks the method, as for
+    `swiftw.curvature_matrix_via_w_compact_sparse_mapping_matrix_from`.
     """
     s = count(pix_pixels, "pix_pixels")
     preload = floats(curvature_preload, "curvature_preload", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index)
     out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
-    _swiftw.aa_curvature_preload(out, preload, native, *arrays, s, METHODS[choice(method, "method", tuple(METHODS))])
+    _swiftw.aa_curvature_preload(out, preload, native, *arrays, s, METHODS[method_of("curvature")])
     return out
 
 
@@ -239,7 +239,7 @@ def log_likelihood_function_via_w_compact_from(
 
     def curvature(pixels):
         out = output((pixels, pixels), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
-        _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels, METHODS["auto"])
+        _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels, METHODS[method_of("curvature")])
         return out
 
     return _likelihood(dirty_image, data, noise_map, curvature, mapping, neighbors, neighbors_sizes)

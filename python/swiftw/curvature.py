@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
+from ._options import method_of
 from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
 
 __all__ = [
@@ -155,8 +156,6 @@ def curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
     pix_indexes_for_sub_slim_index: np.ndarray,
     pix_weights_for_sub_slim_index: np.ndarray,
     pixels: int,
-    *,
-    method: str = "auto",
 ) -> np.ndarray:
     """The curvature matrix ``F = T^T W T`` from the compact w-tilde, never forming W.
 
@@ -169,18 +168,29 @@ def curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
     w_compact : (N, 2N-1) float64
     native_index_for_slim_index : (M, 2) int64
     {mapping}
-    method : {"auto", "direct", "fft"}, keyword-only
-        "direct": each mapping adds a shifted window of the kernel along each grid row, as
-        contiguous SIMD updates; cost nnz(column) x (masked pixels) multiply-adds per column.
-        "fft": zero-padded real-FFT convolution of each column's image with the kernel (whose
-        spectrum is real, as W is even); cost about 2.5 real FFTs of twice the box per column,
-        whatever nnz(column) is. "auto" (default): the cheaper by a cost model measured on this
-        machine kind (BENCHMARKS.md). All give F to rounding.
 
     Returns
     -------
     (S, S) float64, symmetric
+
+    Notes
+    -----
+    The option ``curvature`` (`swiftw.set_options`, `swiftw.options`; or the `method` parameter
+    of `CurvatureOperator.curvature_matrix`) picks the evaluation: "direct": each mapping adds a
+    shifted window of the kernel along each grid row, as contiguous SIMD updates; cost
+    nnz(column) x (masked pixels) multiply-adds per column. "fft": zero-padded real-FFT
+    convolution of each column's image with the kernel (whose spectrum is real, as W is even);
+    cost about 2.5 real FFTs of twice the box per column, whatever nnz(column) is. "auto"
+    (default): the cheaper by the kernel's cost model (Sources/SwiftKernels/Curvature). All give
+    F to rounding.
     """
+    return _curvature_via_w_compact(w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index,
+                                    pix_weights_for_sub_slim_index, pixels, method_of("curvature"))
+
+
+def _curvature_via_w_compact(w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index,
+                             pix_weights_for_sub_slim_index, pixels, method: str) -> np.ndarray:
+    """F from the compact w-tilde by `method` ("auto", "direct" or "fft")."""
     m = choice(method, "method", tuple(METHODS))
     compact = floats(w_compact, "w_compact", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
@@ -197,11 +207,10 @@ def curvature_matrix_via_w_compact_sparse_mapping_matrix_direct_from(
     pix_weights_for_sub_slim_index: np.ndarray,
     pixels: int,
 ) -> np.ndarray:
-    """`curvature_matrix_via_w_compact_sparse_mapping_matrix_from` with ``method="direct"``."""
-    return curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
-        w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index,
-        pix_weights_for_sub_slim_index, pixels, method="direct",
-    )
+    """`curvature_matrix_via_w_compact_sparse_mapping_matrix_from` by the "direct" method, whatever
+    the option ``curvature`` says."""
+    return _curvature_via_w_compact(w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index,
+                                    pix_weights_for_sub_slim_index, pixels, "direct")
 
 
 # The reference module's spellings.

@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 
 from . import _swiftw
+from ._options import method_of
 from ._validate import CURVATURE_SCRATCH, choice, floats, indices, output
 from .curvature import METHODS, _mapping, sparse_mapping_matrix_transpose_matmul
 from .likelihood import _log_likelihood_from_parts, _neighbours
@@ -61,11 +62,12 @@ class CurvatureOperator:
         pix_weights_for_sub_slim_index: np.ndarray,
         pixels: int,
         *,
-        method: str = "auto",
+        method: str | None = None,
     ) -> np.ndarray:
         """``F = T^T W T`` (S, S) for this mapping; `method` "auto", "direct" or "fft" as in
-        `curvature_matrix_via_w_compact_sparse_mapping_matrix_from`."""
-        m = choice(method, "method", tuple(METHODS))
+        `curvature_matrix_via_w_compact_sparse_mapping_matrix_from` (None: the option
+        ``curvature`` in force)."""
+        m = choice(method_of("curvature") if method is None else method, "method", tuple(METHODS))
         idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
         out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
         _swiftw.operator_curvature(out, idx, w, self._handle, s, METHODS[m])
@@ -90,7 +92,7 @@ class CurvatureOperator:
         neighbors: np.ndarray,
         neighbors_sizes: np.ndarray,
         *,
-        method: str = "auto",
+        method: str | None = None,
     ) -> float:
         """The log-likelihood of `log_likelihood_function_via_w_compact_from`, with F from this
         operator: ``-0.5 (chi.chi - s.d + log det (F + H) - log det H + noise_normalization)``."""

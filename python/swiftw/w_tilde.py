@@ -9,7 +9,8 @@ from . import _swiftw
 from ._lattice import lattice_of
 from ._nufft import nufft_plan
 from ._threads import get_num_threads
-from ._validate import choice, count, floats, indices, number, output
+from ._options import eps as nufft_eps, method_of
+from ._validate import count, floats, indices, number, output
 
 __all__ = [
     "w_tilde_curvature_interferometer_from",
@@ -25,8 +26,6 @@ def w_tilde_curvature_interferometer_from(
     noise_map_real: np.ndarray,
     uv_wavelengths: np.ndarray,
     grid_radians_slim: np.ndarray,
-    *,
-    method: str = "auto",
 ) -> np.ndarray:
     """The w-tilde matrix of every pair of image pixels.
 
@@ -41,18 +40,21 @@ def w_tilde_curvature_interferometer_from(
         (u, v) of each visibility, in wavelengths.
     grid_radians_slim : (M, 2) float64
         (y, x) of each image pixel, in radians.
-    method : {"auto", "direct", "compact"}, keyword-only
-        "direct": angle addition, two real matrix products, M K sincos and M^2 K multiply-adds,
-        for any pixel positions. "compact": when the pixels lie on a lattice (recognised to within
-        rounding; ValueError otherwise), W depends only on their offsets: the exact compact form
-        over the lattice's box (8 N^2 K) unfolded to (M, M). "auto" (default): "compact" on a
-        lattice, else "direct". Both are exact to rounding.
 
     Returns
     -------
     (M, M) float64, symmetric, with ``W[i, i] = sum(c)``.
+
+    Notes
+    -----
+    The option ``w_tilde`` (`swiftw.set_options`, `swiftw.options`) picks the evaluation:
+    "direct": angle addition, two real matrix products, M K sincos and M^2 K multiply-adds, for
+    any pixel positions. "compact": when the pixels lie on a lattice (recognised to within
+    rounding; ValueError otherwise), W depends only on their offsets: the exact compact form over
+    the lattice's box (8 N^2 K) unfolded to (M, M). "auto" (default): "compact" on a lattice, else
+    "direct". Both are exact to rounding.
     """
-    method = choice(method, "method", ("auto", "direct", "compact"))
+    method = method_of("w_tilde")
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     grid = floats(grid_radians_slim, "grid_radians_slim", 2)
@@ -61,8 +63,8 @@ def w_tilde_curvature_interferometer_from(
     if method != "direct" and grid.shape[1:] == (2,) and uv.shape[1:] == (2,) and noise.shape[0] == uv.shape[0]:
         lattice = lattice_of(grid, uv)
         if lattice is None and method == "compact":
-            raise ValueError("method='compact' needs grid_radians_slim on a lattice (to within rounding); "
-                             "it is not: use method='direct'")
+            raise ValueError("the option w_tilde='compact' needs grid_radians_slim on a lattice (to within "
+                             "rounding); it is not: use w_tilde='direct'")
     if lattice is None:
         _swiftw.w_tilde(out, noise, uv, grid)
         return out
@@ -83,9 +85,6 @@ def w_compact_curvature_interferometer_from(
     noise_map_real: np.ndarray,
     uv_wavelengths: np.ndarray,
     pixel_scale: float,
-    *,
-    method: str = "auto",
-    eps: float = 1e-12,
 ) -> np.ndarray:
     """The compact w-tilde: the w-tilde value of every native pixel offset.
 
@@ -101,27 +100,28 @@ def w_compact_curvature_interferometer_from(
     uv_wavelengths : (K, 2) float64
     pixel_scale : float
         Arcseconds per pixel.
-    method : {"auto", "direct", "nufft"}, keyword-only
-        "direct": exact (to rounding) by angle addition, (3N-1) sincos and 8 N^2 multiply-adds per
-        visibility, memory O(N^2). "nufft": a type-1 non-uniform FFT (exponential of semicircle
-        kernel, oversampling 2), O(K w^2 + N^2 log N), accurate to `eps`. "auto" (default): the
-        faster of the two for these sizes (the NUFFT once K N^2 is large).
-    eps : float, keyword-only
-        Accuracy of "nufft": max |error| <= about eps * sum(c). In [1e-14, 1e-1]; the default
-        1e-12 is below any noise in the data. "direct" is exact and ignores it.
 
     Returns
     -------
     (N, 2N-1) float64
+
+    Notes
+    -----
+    The option ``w_compact`` (`swiftw.set_options`, `swiftw.options`) picks the evaluation:
+    "direct": exact (to rounding) by angle addition, (3N-1) sincos and 8 N^2 multiply-adds per
+    visibility, memory O(N^2). "nufft": a type-1 non-uniform FFT (exponential of semicircle
+    kernel, oversampling 2), O(K w^2 + N^2 log N), accurate to the option ``eps``: max |error|
+    <= about eps * sum(c) (default 1e-12, below any noise in the data). "auto" (default): the
+    faster of the two for these sizes (the NUFFT once K N^2 is large).
     """
-    method = choice(method, "method", ("auto", "direct", "nufft"))
+    method = method_of("w_compact")
     n = count(grid_size, "grid_size")
     if n < 1:
         raise ValueError(f"grid_size must be at least 1, got {n}")
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     scale = number(pixel_scale, "pixel_scale")
-    eps = number(eps, "eps")
+    eps = nufft_eps()
     if method == "auto":
         method = "nufft" if _nufft_is_faster(n, noise.shape[0], eps) else "direct"
     if method == "direct":
@@ -201,9 +201,6 @@ def w_tilde_data_interferometer_from(
     noise_map_real: np.ndarray,
     uv_wavelengths: np.ndarray,
     grid_radians_slim: np.ndarray,
-    *,
-    method: str = "auto",
-    eps: float = 1e-12,
 ) -> np.ndarray:
     """The dirty-image weights of w-tilde.
 
@@ -217,34 +214,35 @@ def w_tilde_data_interferometer_from(
     uv_wavelengths : (K, 2) float64
     grid_radians_slim : (M, 2) float64
         (y, x) of each image pixel, in radians.
-    method : {"auto", "direct", "lattice", "nufft"}, keyword-only
-        "direct": M K cosines, vectorised; works for any pixel positions. The other two need the
-        pixels on a lattice (``x = x0 + d col``, ``y = y0 - d row``, recognised to within
-        rounding; ValueError otherwise). "lattice": angle addition makes the sum one real matrix
-        product over the lattice's box, (rows + cols) sincos and 4 rows cols multiply-adds per
-        visibility, exact to rounding. "nufft": two type-1 non-uniform FFTs over the box, accurate
-        to `eps` (max |error| <= about eps * sum of the weights). "auto" (default): on a lattice
-        the faster of "lattice" and "nufft", else "direct".
-    eps : float, keyword-only
-        Accuracy of "nufft", in [1e-14, 1e-1].
 
     Returns
     -------
     (M,) float64
+
+    Notes
+    -----
+    The option ``w_tilde_data`` (`swiftw.set_options`, `swiftw.options`) picks the evaluation:
+    "direct": M K cosines, vectorised; works for any pixel positions. The other two need the
+    pixels on a lattice (``x = x0 + d col``, ``y = y0 - d row``, recognised to within rounding;
+    ValueError otherwise). "lattice": angle addition makes the sum one real matrix product over
+    the lattice's box, (rows + cols) sincos and 4 rows cols multiply-adds per visibility, exact
+    to rounding. "nufft": two type-1 non-uniform FFTs over the box, accurate to the option
+    ``eps`` (max |error| <= about eps * sum of the weights). "auto" (default): on a lattice the
+    faster of "lattice" and "nufft", else "direct".
     """
-    method = choice(method, "method", ("auto", "direct", "lattice", "nufft"))
+    method = method_of("w_tilde_data")
     vis = floats(visibilities_real, "visibilities_real", 1)
     noise = floats(noise_map_real, "noise_map_real", 1)
     uv = floats(uv_wavelengths, "uv_wavelengths", 2)
     grid = floats(grid_radians_slim, "grid_radians_slim", 2)
-    eps = number(eps, "eps")
+    eps = nufft_eps()
     out = output((grid.shape[0],), "the dirty-image weights")
     lattice = None
     if method != "direct" and grid.shape[1:] == (2,) and uv.shape[1:] == (2,):
         lattice = lattice_of(grid, uv)
         if lattice is None and method != "auto":
-            raise ValueError(f"method={method!r} needs grid_radians_slim on a lattice (to within rounding); "
-                             "it is not: use method='direct'")
+            raise ValueError(f"the option w_tilde_data={method!r} needs grid_radians_slim on a lattice (to "
+                             "within rounding); it is not: use w_tilde_data='direct'")
     if lattice is None:
         _swiftw.w_tilde_data(out, vis, noise, uv, grid)
         return out
