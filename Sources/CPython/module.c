@@ -157,18 +157,6 @@ done:
         (void)self; return call_kernel(swiftw_##name, args); }
 SWIFTW_KERNELS(SWIFTW_WRAP)
 
-static PyObject *py_set_num_threads(PyObject *self, PyObject *arg) {
-    (void)self;
-    long long n = PyLong_AsLongLong(arg);
-    if (n == -1 && PyErr_Occurred()) return NULL;
-    if (n < 1) {
-        PyErr_SetString(PyExc_ValueError, "the number of threads must be at least 1");
-        return NULL;
-    }
-    swiftw_set_num_threads((int64_t)n);
-    Py_RETURN_NONE;
-}
-
 static PyObject *py_get_num_threads(PyObject *self, PyObject *unused) {
     (void)self; (void)unused;
     return PyLong_FromLongLong(swiftw_get_num_threads());
@@ -177,7 +165,6 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *unused) {
 #define SWIFTW_ENTRY(name) {#name, py_##name, METH_VARARGS, NULL},
 static PyMethodDef methods[] = {
     SWIFTW_KERNELS(SWIFTW_ENTRY)
-    {"set_num_threads", py_set_num_threads, METH_O, NULL},
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };

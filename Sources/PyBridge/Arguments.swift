@@ -81,6 +81,11 @@ struct Arguments {
         return UnsafeMutableBufferPointer(start: p?.assumingMemoryBound(to: Float.self), count: n)
     }
 
+    func bytes(_ i: Int, _ name: String, shape: [Int?]) throws -> UnsafeMutableBufferPointer<UInt8> {
+        let (p, n) = try checked(i, name, format: 66 /* B */, typeName: "uint8", shape: shape, writable: true)
+        return UnsafeMutableBufferPointer(start: p?.assumingMemoryBound(to: UInt8.self), count: n)
+    }
+
     func indices(_ i: Int, _ name: String, shape: [Int?]) throws -> UnsafeBufferPointer<Int64> {
         let (p, n) = try checked(i, name, format: 113 /* q */, typeName: "int64", shape: shape)
         return UnsafeBufferPointer(start: p?.assumingMemoryBound(to: Int64.self), count: n)

@@ -10,12 +10,6 @@ public typealias ArrayList = UnsafePointer<swiftw_array>?
 public typealias NumberList = UnsafePointer<Double>?
 public typealias Status = UnsafeMutablePointer<swiftw_status>?
 
-@_cdecl("swiftw_set_num_threads")
-public func swiftwSetNumThreads(_ n: Int64) { Threads.count = Int(n) }
-
-@_cdecl("swiftw_get_num_threads")
-public func swiftwGetNumThreads() -> Int64 { Int64(Threads.count) }
-
 /// fma(out, weights, *arrays): arrays = (out, a_0, ..., a_{A-1}), numbers = weights.
 @_cdecl("swiftw_weighted_sum")
 public func swiftwWeightedSum(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
@@ -74,6 +68,20 @@ public func swiftwWCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: I
         let uv = try args.doubles(2, "uv_wavelengths", shape: [noise.count, 2])
         let out = try args.output(0, "out", shape: [n, 2 * n - 1])
         wCompact(noise: noise, uv: uv, gridSize: n, pixelScale: pixelScale, out: out)
+    }
+}
+
+/// w_compact's "auto" (WCompactMethod.swift): out (1,) = 1 if the NUFFT is cheaper, else 0;
+/// numbers (grid_size, visibilities, eps).
+@_cdecl("swiftw_w_compact_prefers_nufft")
+public func swiftwWCompactPrefersNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 1, what: "arrays")
+        let out = try args.output(0, "out", shape: [1])
+        out[0] = wCompactPrefersNUFFT(gridSize: try args.integer(0, "grid_size"),
+                                      visibilities: try args.integer(1, "visibilities"),
+                                      eps: try args.number(2, "eps")) ? 1 : 0
     }
 }
 

@@ -288,3 +288,17 @@ def test_gil_released_during_kernel(rng, restore_threads):
         f"main thread ran {count} spins in {elapsed:.3f} s while the kernel ran (expected ~{expected:.0f} "
         f"if the GIL were released)"
     )
+
+
+def test_thread_limit_is_the_kernels(restore_threads):
+    """The most threads is Swift's (exported through `_swiftw.limits()`), checked in Swift only."""
+    from swiftw._limits import limits
+
+    most = int(limits()["max_threads"])
+    assert most >= 2
+    swiftw.set_num_threads(most)
+    assert swiftw.get_num_threads() == most
+    for bad in (0, -3, most + 1):
+        with pytest.raises(ValueError, match=rf"n must be a whole number in \[1, {most}\], got"):
+            swiftw.set_num_threads(bad)
+        assert swiftw.get_num_threads() == most

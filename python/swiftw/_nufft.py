@@ -14,11 +14,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["NufftPlan", "nufft_plan", "next_smooth_even", "EPS_RANGE"]
+from ._limits import limits
 
-# What float64 can deliver: below 1e-14 rounding in the sums dominates; above 1e-1 the kernel is
-# too narrow to mean anything.
-EPS_RANGE = (1e-14, 1e-1)
+__all__ = ["NufftPlan", "nufft_plan", "next_smooth_even", "width_of"]
 
 
 class NufftPlan(NamedTuple):
@@ -78,15 +76,26 @@ def _correction(width: int, beta: float, size: int, modes: int) -> np.ndarray:
     return 1.0 / transform
 
 
+def width_of(eps: float) -> int:
+    """The kernel's width for accuracy eps, ``ceil(log10(1/eps)) + 1`` within the kernel's lanes
+    (as NUFFTAccuracy.width in Swift, which owns the bounds)."""
+    bounds = limits()
+    return int(min(bounds["nufft_width_max"], max(bounds["nufft_width_min"], math.ceil(math.log10(1.0 / eps)) + 1)))
+
+
 @lru_cache(maxsize=32)
 def nufft_plan(eps: float, modes_x: int, modes_y: int) -> NufftPlan:
     """A plan for modes |k_x| < modes_x, |k_y| < modes_y at accuracy `eps` (relative to sum |c|)."""
-    if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
-        raise ValueError(f"eps must be in [{EPS_RANGE[0]:g}, {EPS_RANGE[1]:g}] (what float64 can deliver), got {eps!r}")
-    if max(modes_x, modes_y) > 1 << 14:
+    bounds = limits()
+    if not (bounds["nufft_eps_min"] <= eps <= bounds["nufft_eps_max"]):
+        raise ValueError(f"eps must be in [{bounds['nufft_eps_min']:g}, {bounds['nufft_eps_max']:g}] "
+                         f"(what float64 can deliver), got {eps!r}")
+    most = int(bounds["nufft_max_modes"])
+    if max(modes_x, modes_y) > most:
         raise MemoryError(f"a NUFFT of {2 * modes_x - 1} x {2 * modes_y - 1} modes needs a fine grid of "
-                          f"{16 * modes_x * modes_y * 8 / 2**30:.3g} GiB or more; swiftw supports up to 16384 modes a side")
-    width = min(16, max(2, math.ceil(math.log10(1.0 / eps)) + 1))
+                          f"{16 * modes_x * modes_y * 8 / 2**30:.3g} GiB or more; swiftw supports up to {most} "
+                          "modes a side")
+    width = width_of(eps)
     beta = 2.30 * width
     degree = width + 3
     cols = next_smooth_even(max(2 * (2 * modes_x - 1), 2 * width))

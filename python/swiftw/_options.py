@@ -15,6 +15,8 @@ import numbers
 import threading
 from typing import Iterator
 
+from ._limits import limits
+
 
 __all__ = ["METHODS", "set_options", "get_options", "options", "method_of", "eps"]
 
@@ -47,9 +49,7 @@ def _checked(changes: dict[str, object]) -> dict[str, object]:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, METHODS[name]))}, got {value!r}")
             checked[name] = value
         elif name == "eps":
-            from ._nufft import EPS_RANGE
-
-            low, high = EPS_RANGE
+            low, high = limits()["nufft_eps_min"], limits()["nufft_eps_max"]
             if isinstance(value, (bool, str, complex)) or not isinstance(value, numbers.Real):
                 raise TypeError(f"eps must be a real number, got {type(value).__name__} {value!r}")
             if not low <= float(value) <= high:  # NaN too

@@ -128,10 +128,6 @@ def _gib(nbytes: int) -> str:
     return f"{nbytes / 2**30:.3g} GiB"
 
 
-# The curvature kernels hand F's lower half (S^2 / 2 doubles) from block to block before writing F.
-CURVATURE_SCRATCH = 0.5
-
-
 def output(shape: tuple[int, ...], what: str, temporaries: float = 0.0) -> np.ndarray:
     """A new float64 array for a kernel's result, refused up front if it cannot exist.
 

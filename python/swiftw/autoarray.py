@@ -16,9 +16,9 @@ import numpy as np
 from . import _swiftw
 from ._extent import curvature_direct_conv, kernel_inputs_from
 from ._precision import nufft_precision_operator_from, preload_inputs
-from ._threads import get_num_threads
 from ._options import method_of
-from ._validate import CURVATURE_SCRATCH, count, floats, indices, output
+from ._limits import cosine_grid_scratch, limits
+from ._validate import count, floats, indices, output
 from .curvature import METHODS, curvature_matrix_via_w_tilde_from, data_vector_from
 from .sparse_operator import InterferometerSparseOperator
 from .likelihood import (
@@ -105,7 +105,7 @@ def w_tilde_curvature_preload_interferometer_from(
     (2Ny, 2Nx) float64
     """
     noise, uv, ny, nx, sy, sx = preload_inputs(noise_map_real, uv_wavelengths, shape_masked_pixels_2d, grid_radians_2d)
-    out = output((2 * ny, 2 * nx), "the preload", temporaries=get_num_threads() + 1)
+    out = output((2 * ny, 2 * nx), "the preload", temporaries=cosine_grid_scratch())
     _swiftw.w_tilde_preload(out, noise, uv, ny, nx, sy, sx)
     return out
 
@@ -140,8 +140,6 @@ def mapping_matrix_from(
     m = count(total_mask_pixels, "total_mask_pixels")
     arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
                           pix_weights_for_sub_slim_index, slim_index_for_sub_slim_index, sub_fraction)
-    if arrays[4].shape[0] != m:
-        raise ValueError(f"sub_fraction has shape {arrays[4].shape}, expected ({m},) (total_mask_pixels)")
     out = output((m, s), "the mapping matrix")
     _swiftw.aa_mapping_matrix(out, *arrays, s)
     return out
@@ -166,7 +164,7 @@ def curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
     preload = floats(curvature_preload, "curvature_preload", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     arrays = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index)
-    out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+    out = output((s, s), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
     _swiftw.aa_curvature_preload(out, preload, native, *arrays, s, METHODS[method_of("curvature")])
     return out
 
@@ -209,7 +207,7 @@ def log_likelihood_function_via_w_tilde_from(
     w = floats(w_tilde, "w_tilde", 2)
 
     def curvature(pixels):
-        out = output((pixels, pixels), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+        out = output((pixels, pixels), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
         _swiftw.aa_curvature_w_tilde(out, w, *mapping, pixels)
         return out
 
@@ -238,7 +236,7 @@ def log_likelihood_function_via_w_compact_from(
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
 
     def curvature(pixels):
-        out = output((pixels, pixels), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+        out = output((pixels, pixels), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
         _swiftw.aa_curvature_preload(out, preload, native, *mapping, pixels, METHODS[method_of("curvature")])
         return out
 

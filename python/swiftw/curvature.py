@@ -5,7 +5,8 @@ import numpy as np
 
 from . import _swiftw
 from ._options import method_of
-from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
+from ._limits import limits
+from ._validate import choice, count, floats, indices, output
 
 __all__ = [
     "mapping_matrix_from",
@@ -142,7 +143,7 @@ def curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(
     """
     w = floats(w_tilde, "w_tilde", 2)
     idx, pw, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+    out = output((s, s), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
     _swiftw.curvature_w_tilde_sparse(out, w, idx, pw, s)
     return out
 
@@ -195,7 +196,7 @@ def _curvature_via_w_compact(w_compact, native_index_for_slim_index, pix_indexes
     compact = floats(w_compact, "w_compact", 2)
     native = indices(native_index_for_slim_index, "native_index_for_slim_index", 2)
     idx, pw, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+    out = output((s, s), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
     _swiftw.curvature_w_compact_sparse(out, compact, native, idx, pw, s, METHODS[m])
     return out
 

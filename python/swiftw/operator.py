@@ -7,7 +7,8 @@ import numpy as np
 
 from . import _swiftw
 from ._options import method_of
-from ._validate import CURVATURE_SCRATCH, choice, floats, indices, output
+from ._limits import limits
+from ._validate import choice, floats, indices, output
 from .curvature import METHODS, _mapping, sparse_mapping_matrix_transpose_matmul
 from .likelihood import _log_likelihood_from_parts, _neighbours
 
@@ -69,7 +70,7 @@ class CurvatureOperator:
         ``curvature`` in force)."""
         m = choice(method_of("curvature") if method is None else method, "method", tuple(METHODS))
         idx, w, s = _mapping(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-        out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+        out = output((s, s), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
         _swiftw.operator_curvature(out, idx, w, self._handle, s, METHODS[m])
         return out
 

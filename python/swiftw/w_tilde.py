@@ -1,14 +1,12 @@
 """The w-tilde family: the pixel-pair matrix, its compact form, and the dirty-image weights."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from . import _swiftw
 from ._lattice import lattice_of
+from ._limits import cosine_grid_scratch, nufft_scratch
 from ._nufft import nufft_plan
-from ._threads import get_num_threads
 from ._options import eps as nufft_eps, method_of
 from ._validate import count, floats, indices, number, output
 
@@ -69,7 +67,7 @@ def w_tilde_curvature_interferometer_from(
         _swiftw.w_tilde(out, noise, uv, grid)
         return out
     side = max(lattice.rows, lattice.cols)
-    compact = output((side, 2 * side - 1), "w_compact", temporaries=get_num_threads() + 1)
+    compact = output((side, 2 * side - 1), "w_compact", temporaries=cosine_grid_scratch())
     _swiftw.w_compact(compact, noise, uv, side, lattice.spacing * 648000.0 / np.pi)
     _swiftw.w_tilde_via_compact(out, compact, lattice.native)
     return out
@@ -125,11 +123,11 @@ def w_compact_curvature_interferometer_from(
     if method == "auto":
         method = "nufft" if _nufft_is_faster(n, noise.shape[0], eps) else "direct"
     if method == "direct":
-        out = output((n, 2 * n - 1), "w_compact", temporaries=get_num_threads() + 1)
+        out = output((n, 2 * n - 1), "w_compact", temporaries=cosine_grid_scratch())
         _swiftw.w_compact(out, noise, uv, n, scale)
         return out
-    # The fine grid is about (4N)^2, one per thread plus the spectrum: refused up front if too big.
-    out = output((n, 2 * n - 1), "w_compact", temporaries=(get_num_threads() + 2) * 16 * n * n / (n * (2 * n - 1)))
+    # Refused up front if the fine grids (about (4N)^2 each) cannot fit, before the plan is made.
+    out = output((n, 2 * n - 1), "w_compact", temporaries=nufft_scratch(16 * n * n, n * (2 * n - 1)))
     plan = nufft_plan(eps, n, n)
     _swiftw.w_compact_nufft(out, noise, uv, plan.coefficients, plan.correction_x, plan.correction_y,
                             n, scale, plan.width, plan.rows, plan.cols)
@@ -137,18 +135,10 @@ def w_compact_curvature_interferometer_from(
 
 
 def _nufft_is_faster(n: int, k: int, eps: float) -> bool:
-    """Cost model of the two methods of w_compact, in the same units (measured on AVX2):
-    direct ~ K (4 N^2 + 30 (3N)), NUFFT ~ K 8 (w + degree) w / 2 + 40 (4N)^2 log2((4N)^2)."""
-    from ._nufft import EPS_RANGE
-
-    if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
-        return False
-    n, k = float(n), float(k)
-    width = min(16, max(2, math.ceil(math.log10(1.0 / eps)) + 1))
-    direct = k * (4.0 * n * n + 90.0 * n)
-    fine = (4 * n) ** 2
-    nufft = k * 4.0 * (2 * width + 3) * width + 40.0 * fine * math.log2(max(fine, 2.0))
-    return nufft < direct
+    """w_compact's cost model, in Swift next to the kernels (NUFFT/WCompactMethod.swift)."""
+    answer = np.zeros(1)
+    _swiftw.w_compact_prefers_nufft(answer, n, k, eps)
+    return bool(answer[0])
 
 
 def w_tilde_via_compact_from(w_compact: np.ndarray, native_index_for_slim_index: np.ndarray) -> np.ndarray:

@@ -4,9 +4,12 @@
 #include "swiftw_abi.h"
 
 #define SWIFTW_KERNELS(X) \
+    X(set_num_threads) \
+    X(limits) \
     X(weighted_sum) \
     X(w_tilde) \
     X(w_compact) \
+    X(w_compact_prefers_nufft) \
     X(w_compact_nufft) \
     X(w_tilde_via_compact) \
     X(w_tilde_via_preload) \
@@ -37,6 +40,5 @@
     int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);
 SWIFTW_KERNELS(SWIFTW_DECLARE)
 
-void swiftw_set_num_threads(int64_t n);
 int64_t swiftw_get_num_threads(void);
 #endif

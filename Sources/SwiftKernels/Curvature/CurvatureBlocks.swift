@@ -10,7 +10,7 @@ import SwiftwABI
 /// block qb's run holds, for every earlier place b, the line G(b, qb's places), as tile q (the
 /// block of b) at 64 (qb (qb - 1) / 2 + q), so that a block reads its lower half in one contiguous
 /// pass.
-final class CurvatureBlocks {
+public final class CurvatureBlocks {
     typealias Lanes = SIMD8<Double>
     static let lanes = Lanes.scalarCount
 
@@ -23,6 +23,9 @@ final class CurvatureBlocks {
     static let chunk = 256
     /// Sets of lines per thread: the block being gathered and one waiting to be assembled.
     static let setsPerThread = 2
+    /// Scratch beyond F itself, in units of F's S^2 doubles: `lower` (the per-thread buffers are
+    /// O(S) each). Exported (`Limits`) so that Python refuses a call that cannot fit up front.
+    public static let scratchPerOutput = 0.5
 
     init(_ order: CurvatureOrder, threads: Int, out: UnsafeMutableBufferPointer<Double>) {
         let lanes = CurvatureBlocks.lanes, ranks = order.ranks

@@ -12,6 +12,7 @@
 /// with its own accumulator, summed at the end.
 ///
 /// The per-visibility values come from `visibility(k) -> (weight, phase, colRate, rowRate)`.
+/// Scratch: `CosineGrid.accumulatorsPerThread` grids of the output's size per thread.
 @inline(__always)
 func cosineGrid(visibilities k: Int, rows: Int, cols: Int, colShift: Int,
                 out: UnsafeMutableBufferPointer<Double>,
@@ -21,7 +22,7 @@ func cosineGrid(visibilities k: Int, rows: Int, cols: Int, colShift: Int,
     let chunk = 128
     let chunks = (k + chunk - 1) / chunk
     let threads = min(Threads.count, max(chunks, 1))
-    let accumulators = (0..<threads).map { _ in Scratch(rowsPadded * colsPadded) }
+    let accumulators = (0..<threads).map { _ in Scratch(rowsPadded * colsPadded * CosineGrid.accumulatorsPerThread) }
     let accumulatorPointers = Buffer(accumulators.map { $0.pointer })
     let lanes = Vec(0, 1, 2, 3, 4, 5, 6, 7)
 
@@ -68,4 +69,10 @@ func cosineGrid(visibilities k: Int, rows: Int, cols: Int, colShift: Int,
         }
     }
     withExtendedLifetime((accumulators, accumulatorPointers)) {}
+}
+
+/// What `cosineGrid` allocates, exported (`Limits`) so that Python refuses a call that cannot fit.
+public enum CosineGrid {
+    /// Each thread sums its visibilities into its own grid of the output's size.
+    public static let accumulatorsPerThread = 1
 }
