@@ -29,6 +29,7 @@ func subPixelMapping(_ args: Arguments, _ i: Int, imagePixels: Int?, subPixels: 
 
 /// w_tilde_curvature_preload_interferometer_from: arrays (out (2Ny, 2Nx), noise_map_real,
 /// uv_wavelengths), numbers (Ny, Nx, spacing_y, spacing_x).
+/// Kernel: `wTildePreload` in Sources/SwiftKernels/WTilde/WCompact.swift.
 @_cdecl("swiftw_w_tilde_preload")
 public func swiftwWTildePreload(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -46,6 +47,7 @@ public func swiftwWTildePreload(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ 
 
 /// mapping_matrix_from (sub-pixels): arrays (out (M, S), pix_indexes, pix_size, pix_weights,
 /// slim_index_for_sub_slim_index, sub_fraction (M,)), numbers (pixels).
+/// Kernel: `mappingMatrix` in Sources/SwiftKernels/Curvature/MappingProducts.swift.
 @_cdecl("swiftw_aa_mapping_matrix")
 public func swiftwAAMappingMatrix(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -60,6 +62,7 @@ public func swiftwAAMappingMatrix(_ a: ArrayList, _ na: Int64, _ x: NumberList, 
 
 /// T^T @ matrix (sub-pixels): arrays (out, matrix (M,) or (M, X), pix_indexes, pix_size,
 /// pix_weights, slim_index_for_sub_slim_index, sub_fraction), numbers (pixels).
+/// Kernel: `transposeMatmul` in Sources/SwiftKernels/Curvature/MappingProducts.swift.
 @_cdecl("swiftw_aa_transpose_matmul")
 public func swiftwAATransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -74,6 +77,7 @@ public func swiftwAATransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList
 
 /// F = T^T W T (sub-pixels): arrays (out (S, S), w_tilde (M, M), pix_indexes, pix_size,
 /// pix_weights, slim_index_for_sub_slim_index, sub_fraction), numbers (pixels).
+/// Kernel: `curvatureFromWTilde` in Sources/SwiftKernels/Curvature/Curvature.swift.
 @_cdecl("swiftw_aa_curvature_w_tilde")
 public func swiftwAACurvatureWTilde(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -91,6 +95,7 @@ public func swiftwAACurvatureWTilde(_ a: ArrayList, _ na: Int64, _ x: NumberList
 /// F = T^T W T from the preload layout: arrays (out (S, S), curvature_preload (2Ny, 2Nx),
 /// native_index_for_slim_index (M, 2), pix_indexes, pix_size, pix_weights, and optionally
 /// slim_index_for_sub_slim_index, sub_fraction), numbers (pixels, method).
+/// Kernel: `curvatureFromPreload` in Sources/SwiftKernels/Curvature/Curvature.swift.
 @_cdecl("swiftw_aa_curvature_preload")
 public func swiftwAACurvaturePreload(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {

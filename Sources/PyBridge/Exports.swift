@@ -11,6 +11,7 @@ public typealias NumberList = UnsafePointer<Double>?
 public typealias Status = UnsafeMutablePointer<swiftw_status>?
 
 /// fma(out, weights, *arrays): arrays = (out, a_0, ..., a_{A-1}), numbers = weights.
+/// Kernel: `weightedSum` in Sources/SwiftKernels/WeightedSum/WeightedSum.swift.
 @_cdecl("swiftw_weighted_sum")
 public func swiftwWeightedSum(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -41,6 +42,7 @@ public func swiftwWeightedSum(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx
 }
 
 /// w_tilde_curvature_interferometer_from(noise_map_real, uv_wavelengths, grid_radians_slim).
+/// Kernel: `wTilde` in Sources/SwiftKernels/WTilde/WTilde.swift.
 @_cdecl("swiftw_w_tilde")
 public func swiftwWTilde(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -57,6 +59,7 @@ public func swiftwWTilde(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int
 }
 
 /// w_compact_curvature_interferometer_from(grid_size, noise_map_real, uv_wavelengths, pixel_scale).
+/// Kernel: `wCompact` in Sources/SwiftKernels/WTilde/WCompact.swift.
 @_cdecl("swiftw_w_compact")
 public func swiftwWCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -73,6 +76,7 @@ public func swiftwWCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: I
 
 /// w_compact's "auto" (WCompactMethod.swift): out (1,) = 1 if the NUFFT is cheaper, else 0;
 /// numbers (grid_size, visibilities, eps).
+/// Kernel: `wCompactPrefersNUFFT` in Sources/SwiftKernels/NUFFT/WCompactMethod.swift.
 @_cdecl("swiftw_w_compact_prefers_nufft")
 public func swiftwWCompactPrefersNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -106,6 +110,7 @@ func fineGrid(_ size: Int, _ name: String, width: Int) throws -> Int {
 /// w_compact_curvature_interferometer_from(..., method="nufft"): arrays (out (N, 2N-1),
 /// noise_map_real, uv_wavelengths, coefficients, correction_x (N,), correction_y (N,)), numbers
 /// (grid_size, pixel_scale, width, rows, cols).
+/// Kernel: `wCompactNUFFT` in Sources/SwiftKernels/NUFFT/WCompactNUFFT.swift.
 @_cdecl("swiftw_w_compact_nufft")
 public func swiftwWCompactNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -140,6 +145,7 @@ func compactAndNative(_ args: Arguments, _ i: Int) throws -> (UnsafeBufferPointe
 }
 
 /// w_tilde_via_compact_from(w_compact, native_index_for_slim_index).
+/// Kernel: `wTildeViaCompact` in Sources/SwiftKernels/WTilde/WTildeGather.swift.
 @_cdecl("swiftw_w_tilde_via_compact")
 public func swiftwWTildeViaCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -153,6 +159,7 @@ public func swiftwWTildeViaCompact(_ a: ArrayList, _ na: Int64, _ x: NumberList,
 }
 
 /// w_tilde_via_preload_from(w_tilde_preload, native_index_for_slim_index).
+/// Kernel: `wTildeViaPreload` in Sources/SwiftKernels/WTilde/WTildeGather.swift.
 @_cdecl("swiftw_w_tilde_via_preload")
 public func swiftwWTildeViaPreload(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -183,6 +190,7 @@ private func visibilityArrays(_ args: Arguments, arrays: Int = 5) throws -> (Uns
 }
 
 /// w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim).
+/// Kernel: `wTildeData` in Sources/SwiftKernels/WTilde/WTildeData.swift.
 @_cdecl("swiftw_w_tilde_data")
 public func swiftwWTildeData(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -196,6 +204,7 @@ public func swiftwWTildeData(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx:
 
 /// w_tilde_data_interferometer_from on a lattice: arrays (out, visibilities_real, noise_map_real,
 /// uv_wavelengths, lattice (M, 2) of (row, col)), numbers (rows, cols, y0, x0, spacing).
+/// Kernel: `wTildeDataOnLattice` in Sources/SwiftKernels/WTilde/WTildeData.swift.
 @_cdecl("swiftw_w_tilde_data_lattice")
 public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -215,6 +224,7 @@ public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList
 /// w_tilde_data_interferometer_from(..., method="nufft") on a lattice: arrays (out,
 /// visibilities_real, noise_map_real, uv_wavelengths, lattice (M, 2), coefficients, correction_x,
 /// correction_y), numbers (rows, cols, y0, x0, spacing, width, fine rows, fine cols).
+/// Kernel: `wTildeDataNUFFT` in Sources/SwiftKernels/WTilde/WTildeData.swift.
 @_cdecl("swiftw_w_tilde_data_nufft")
 public func swiftwWTildeDataNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -272,6 +282,7 @@ func curvatureOrder(_ args: Arguments, _ i: Int, _ op: OffsetOperator, pixels: I
 }
 
 /// mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels).
+/// Kernel: `mappingMatrix` in Sources/SwiftKernels/Curvature/MappingProducts.swift.
 @_cdecl("swiftw_mapping_matrix")
 public func swiftwMappingMatrix(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -285,6 +296,7 @@ public func swiftwMappingMatrix(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ 
 }
 
 /// data_vector_from(mapping_matrix, dirty_image).
+/// Kernel: `dataVector` in Sources/SwiftKernels/Curvature/MappingProducts.swift.
 @_cdecl("swiftw_data_vector")
 public func swiftwDataVector(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -315,6 +327,7 @@ func transposeOutput(_ args: Arguments, pixels: Int) throws -> UnsafeMutableBuff
 }
 
 /// sparse_mapping_matrix_transpose_matmul(matrix, pix_indexes..., pix_weights..., pixels).
+/// Kernel: `transposeMatmul` in Sources/SwiftKernels/Curvature/MappingProducts.swift.
 @_cdecl("swiftw_transpose_matmul")
 public func swiftwTransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -328,6 +341,7 @@ public func swiftwTransposeMatmul(_ a: ArrayList, _ na: Int64, _ x: NumberList, 
 }
 
 /// curvature_matrix_via_w_tilde_from(w_tilde, mapping_matrix).
+/// Kernel: `curvatureFromWTilde` in Sources/SwiftKernels/Curvature/Curvature.swift.
 @_cdecl("swiftw_curvature_dense_mapping")
 public func swiftwCurvatureDenseMapping(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -343,6 +357,7 @@ public func swiftwCurvatureDenseMapping(_ a: ArrayList, _ na: Int64, _ x: Number
 }
 
 /// curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w_tilde, pix_indexes..., pix_weights..., pixels).
+/// Kernel: `curvatureFromWTilde` in Sources/SwiftKernels/Curvature/Curvature.swift.
 @_cdecl("swiftw_curvature_w_tilde_sparse")
 public func swiftwCurvatureWTildeSparse(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -359,6 +374,7 @@ public func swiftwCurvatureWTildeSparse(_ a: ArrayList, _ na: Int64, _ x: Number
 
 /// curvature_matrix_via_w_compact_sparse_mapping_matrix_from(w_compact, native_index_for_slim_index,
 /// pix_indexes..., pix_weights..., pixels); numbers (pixels, method: 0 direct, 1 fft, 2 auto).
+/// Kernel: `OffsetOperator.curvature` in Sources/SwiftKernels/Curvature/OffsetOperator.swift.
 @_cdecl("swiftw_curvature_w_compact_sparse")
 public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -377,6 +393,7 @@ public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: Numb
 /// constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes); numbers
 /// (coefficient, 1 if rows end at neighbors_sizes (autoarray) else 0 (at the first -1), and
 /// optionally 1 to add H to `out` instead of writing it).
+/// Kernel: `constantRegularization` in Sources/SwiftKernels/Inversion/Regularization.swift.
 @_cdecl("swiftw_regularization")
 public func swiftwRegularization(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {

@@ -48,6 +48,7 @@ func publish(_ args: Arguments, _ op: OffsetOperator) throws {
 
 /// CurvatureOperator(w_compact, native_index_for_slim_index): arrays (handle (1,), w_compact,
 /// native_index_for_slim_index).
+/// Kernel: `OffsetOperator.init` in Sources/SwiftKernels/Curvature/OffsetOperator.swift.
 @_cdecl("swiftw_operator_create")
 public func swiftwOperatorCreate(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -66,6 +67,7 @@ private func operatorAndMapping(_ args: Arguments) throws -> (OffsetOperator, Cu
 }
 
 /// The operator's F: arrays (out (S, S), pix_indexes, pix_weights), numbers (handle, pixels, method).
+/// Kernel: `OffsetOperator.curvature` in Sources/SwiftKernels/Curvature/OffsetOperator.swift.
 @_cdecl("swiftw_operator_curvature")
 public func swiftwOperatorCurvature(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -79,6 +81,7 @@ public func swiftwOperatorCurvature(_ a: ArrayList, _ na: Int64, _ x: NumberList
 
 /// The operator's cost estimates for a mapping: arrays (out (2,) = (direct, fft), pix_indexes,
 /// pix_weights), numbers (handle, pixels).
+/// Kernel: `OffsetOperator.costs` in Sources/SwiftKernels/Curvature/OffsetOperator.swift.
 @_cdecl("swiftw_operator_costs")
 public func swiftwOperatorCosts(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {

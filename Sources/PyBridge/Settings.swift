@@ -5,6 +5,7 @@ import SwiftwABI
 // here, so that Python and the C shim only convert and pass them on.
 
 /// set_num_threads(n): numbers (n), a whole number in [1, Threads.maximum].
+/// Kernel: `Threads.count` in Sources/SwiftKernels/Runtime/Parallel.swift.
 @_cdecl("swiftw_set_num_threads")
 public func swiftwSetNumThreads(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -19,6 +20,7 @@ public func swiftwGetNumThreads() -> Int64 { Int64(Threads.count) }
 
 /// limits(buffer): writes `Limits.all` into the uint8 buffer as "name value" lines, then a NUL
 /// (a value in Swift's shortest round-trip form, so that Python reads back the same double).
+/// Kernel: `Limits.all` in Sources/SwiftKernels/Runtime/Limits.swift.
 @_cdecl("swiftw_limits")
 public func swiftwLimits(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {

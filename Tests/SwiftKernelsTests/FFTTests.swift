@@ -51,15 +51,16 @@ final class FFTTests: XCTestCase {
     static let lengths = [1, 2, 3, 4, 5, 6, 8, 9, 10, 12, 15, 16, 25, 27, 30, 45, 48, 60, 64, 75, 81, 100, 120,
                           125, 128, 243, 250, 256, 375, 400]
 
+    // The 1D transform (`LaneFFT`) through a 1 x n 2D plan: one row pass, a trivial column pass.
     func test1DAgainstDirectDFT() {
         var rng = Generator()
         let seed = rng.state
         for n in FFTTests.lengths {
-            let plan = FFTPlan(n)
+            let plan = FFT2D(1, n)
             let x = randomArray(2 * n, &rng)
             var f = x, b = x
-            f.withUnsafeMutableBufferPointer { plan.forward($0.baseAddress!) }
-            b.withUnsafeMutableBufferPointer { plan.inverse($0.baseAddress!) }
+            f.withUnsafeMutableBufferPointer { plan.forward($0.baseAddress!, threads: 1) }
+            b.withUnsafeMutableBufferPointer { plan.inverse($0.baseAddress!, threads: 1) }
             let scale = norm(x)
             XCTAssertLessThan(maxError(f, directDFT(x)) / scale, 1e-14, "forward n=\(n) seed \(seed)")
             XCTAssertLessThan(maxError(b, directDFT(x, sign: 1)) / scale, 1e-14, "inverse n=\(n) seed \(seed)")
@@ -69,12 +70,12 @@ final class FFTTests: XCTestCase {
     func test1DRoundTripLarge() {
         var rng = Generator()
         for n in [1000, 1024, 1200, 1440, 3125] {
-            let plan = FFTPlan(n)
+            let plan = FFT2D(1, n)
             let x = randomArray(2 * n, &rng)
             var y = x
             y.withUnsafeMutableBufferPointer {
-                plan.forward($0.baseAddress!)
-                plan.inverse($0.baseAddress!)
+                plan.forward($0.baseAddress!, threads: 1)
+                plan.inverse($0.baseAddress!, threads: 1)
             }
             let err = maxError(y.map { $0 / Double(n) }, x)
             XCTAssertLessThan(err, 1e-14, "n=\(n)")

@@ -1,6 +1,7 @@
 /// Fast Fourier transforms of 5-smooth lengths (2^a 3^b 5^c): the engine every FFT here runs on.
 ///
-/// Conventions, shared by `FFTPlan` (1D), `FFT2D` (2D complex) and `RealFFT2D` (2D real):
+/// Conventions, shared by `FFT2D` (2D complex: the kernels use its column pass, the tests its
+/// whole transform as the oracle) and `RealFFT2D` (2D real, the kernels' transform):
 /// - complex arrays are interleaved `(re, im)` Double pairs, row-major for 2D;
 /// - forward is `X[k] = sum_j x[j] exp(-2 pi i jk/n)`, unnormalised;
 /// - complex inverse is `x[j] = sum_k X[k] exp(+2 pi i jk/n)`, unnormalised (so

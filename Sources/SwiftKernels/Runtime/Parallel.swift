@@ -2,13 +2,11 @@ import SwiftwABI
 
 /// Cooperative cancellation: a request to stop (Ctrl-C) that long kernels check between blocks
 /// of work. A stopped kernel leaves its output incomplete; the bridge reports the interruption.
+/// The C shim's SIGINT handler sets the flag (Sources/SwiftwABI).
 public enum Interrupt {
     /// Whether a stop was requested since the flag was last cleared.
     @inline(__always)
     public static var requested: Bool { swiftw_interrupt_get() != 0 }
-
-    public static func request() { swiftw_interrupt_set(1) }
-    public static func clear() { swiftw_interrupt_set(0) }
 }
 
 /// Thread settings shared by every kernel.
