@@ -45,7 +45,8 @@ import numpy as np
 
 import swiftw
 
-from .peers import jax_kernels, numba_kernels, numpy_kernels
+from . import reference as numpy_reference
+from .peers import jax_kernels, numba_kernels
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -352,11 +353,11 @@ class Problem:
     @cached_property
     def w_tilde(self) -> np.ndarray:
         """W (M, M) unfolded from w_compact, for the "W in memory" rows."""
-        return numpy_kernels.w_tilde_via_compact_from(self.w_compact, self.native_index_for_slim_index)
+        return numpy_reference.w_tilde_via_compact_from(self.w_compact, self.native_index_for_slim_index)
 
     @cached_property
     def w_tilde_preload(self) -> np.ndarray:
-        return numpy_kernels.w_tilde_preload_via_compact_from(self.w_compact)
+        return numpy_reference.w_tilde_preload_via_compact_from(self.w_compact)
 
     @cached_property
     def extent_inputs(self) -> dict[str, Any]:
@@ -579,7 +580,7 @@ def _w_compact_terms(p: Problem) -> float:
 
 
 def _fft_cost(p: Problem) -> float:
-    side = numpy_kernels._fft_shape(p.N)[0]
+    side = numpy_reference.fft_shape(p.N)[0]
     return _sec("fft", 2.0 * p.size.S * side * side * math.log2(side * side)) + _sec("scatter", 3.0 * p.M * p.size.S)
 
 
@@ -632,7 +633,7 @@ GROUPS: dict[str, Group] = {
         lambda p: f"n={p.size.n:.0e}, {p.size.arrays} arrays, float64",
         _max_abs, 1e-12, scale_name="max|out|",
         impls=(
-            Impl("numpy (loop of out += w*a)", "numpy", _fma_run(numpy_kernels.fma), parallel=False),
+            Impl("numpy (loop of out += w*a)", "numpy", _fma_run(numpy_reference.fma), parallel=False),
             Impl("swiftw", "swiftw", _fma_run(swiftw.fma)),
             Impl("numba (@jit(parallel=True) _fma)", "numba", _fma_run(numba_kernels.fma)),
             Impl("jax (jit, copied back into out)", "jax", _fma_run(jax_kernels.fma)),
@@ -648,7 +649,7 @@ GROUPS: dict[str, Group] = {
         lambda p, ref: p.sum_c, 1e-9, scale_name="sum(1/sigma^2)",
         impls=(
             Impl("numpy (vectorised, chunked over K)", "numpy",
-                 _pure(numpy_kernels.w_tilde_curvature_interferometer_from, *_W_TILDE_ARGS), parallel=False,
+                 _pure(numpy_reference.w_tilde_curvature_interferometer_from, *_W_TILDE_ARGS), parallel=False,
                  seconds=lambda p: _sec("cos_numpy", _w_tilde_terms(p) / 2), memory=lambda p: 2 * _w_bytes(p)),
             Impl("swiftw", "swiftw", _pure(swiftw.w_tilde_curvature_interferometer_from, *_W_TILDE_ARGS)),
             Impl("swiftw (w_compact, then unfold)", "swiftw",
@@ -676,7 +677,7 @@ GROUPS: dict[str, Group] = {
         lambda p, ref: p.sum_c, 1e-9, scale_name="sum(1/sigma^2)",
         impls=(
             Impl("numpy (vectorised, chunked over K)", "numpy",
-                 _pure(numpy_kernels.w_compact_curvature_interferometer_from, *_W_COMPACT_ARGS), parallel=False,
+                 _pure(numpy_reference.w_compact_curvature_interferometer_from, *_W_COMPACT_ARGS), parallel=False,
                  seconds=lambda p: _sec("cos_numpy", _w_compact_terms(p))),
             Impl("swiftw", "swiftw", _pure(swiftw.w_compact_curvature_interferometer_from, *_W_COMPACT_ARGS)),
             Impl("numba (loop over offsets and K, prange)", "numba",
@@ -693,7 +694,7 @@ GROUPS: dict[str, Group] = {
         lambda p, ref: p.sum_data_weights, 1e-9, scale_name="sum((sigma^2/V)^2)",
         impls=(
             Impl("numpy (vectorised, chunked over K)", "numpy",
-                 _pure(numpy_kernels.w_tilde_data_interferometer_from, *_DATA_ARGS),
+                 _pure(numpy_reference.w_tilde_data_interferometer_from, *_DATA_ARGS),
                  seconds=lambda p: _sec("cos_numpy", float(p.M) * p.size.K)),
             Impl("swiftw", "swiftw", _pure(swiftw.w_tilde_data_interferometer_from, *_DATA_ARGS)),
             Impl("numba (prange over pixels)", "numba",
@@ -708,12 +709,12 @@ GROUPS: dict[str, Group] = {
         _f_text, _max_abs, 1e-9, scale_name="max|F|",
         impls=(
             Impl("numpy (unfold W, sparse T)", "numpy",
-                 _pure(numpy_kernels.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
+                 _pure(numpy_reference.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
                        method="dense"),
                  parallel=False, seconds=lambda p: _sec("gather", 4 * float(p.M) ** 2),
                  memory=lambda p: 2 * _w_bytes(p) + 8.0 * p.M * p.size.S),
             Impl("numpy (rfft2 convolution)", "numpy",
-                 _pure(numpy_kernels.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
+                 _pure(numpy_reference.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
                        method="fft"),
                  primary=False, seconds=_fft_cost),
             Impl("swiftw", "swiftw",
@@ -746,7 +747,7 @@ GROUPS: dict[str, Group] = {
         _f_text, lambda p, ref: max(1.0, abs(float(ref))), 1e-8, scale_name="max(1, |log L|)",
         impls=(
             Impl("numpy (unfold W, sparse T, scipy cho)", "numpy",
-                 _pure(numpy_kernels.log_likelihood_function_via_w_compact_from, *_LL_ARGS),
+                 _pure(numpy_reference.log_likelihood_function_via_w_compact_from, *_LL_ARGS),
                  seconds=lambda p: _sec("gather", 4 * float(p.M) ** 2), memory=lambda p: 2 * _w_bytes(p)),
             Impl("swiftw", "swiftw", _pure(swiftw.log_likelihood_function_via_w_compact_from, *_LL_ARGS)),
             Impl("numba (scatter F, LAPACK)", "numba",
@@ -804,10 +805,10 @@ def _current_threads() -> int:
 @contextlib.contextmanager
 def threads(n: int):
     """Run swiftw, Numba, SciPy's FFT and (with threadpoolctl) BLAS on `n` threads; restore after."""
-    before = (swiftw.get_num_threads(), numpy_kernels.get_num_threads(), _threads_now[0])
+    before = (swiftw.get_num_threads(), numpy_reference.get_num_threads(), _threads_now[0])
     numba_before = numba_kernels.get_num_threads() if "numba" in sys.modules else None
     swiftw.set_num_threads(n)
-    numpy_kernels.set_num_threads(n)
+    numpy_reference.set_num_threads(n)
     if numba_before is not None:
         numba_kernels.set_num_threads(min(n, _numba_max_threads()))
     _threads_now[0] = n
@@ -816,7 +817,7 @@ def threads(n: int):
             yield
         finally:
             swiftw.set_num_threads(before[0])
-            numpy_kernels.set_num_threads(before[1])
+            numpy_reference.set_num_threads(before[1])
             _threads_now[0] = before[2]
             if numba_before is not None:
                 numba_kernels.set_num_threads(numba_before)

@@ -1,25 +1,70 @@
-"""Plain NumPy reference implementations of every formula in SPEC section 3.
+"""The one NumPy implementation of every formula in SPEC section 3: the oracle of the tests, the
+NumPy peer of the benchmark, and the references of both namespaces (`swiftw` and, as
+`reference.autoarray`, `swiftw.autoarray`).
 
-Each function carries the SPEC's name and parameter list and is written straight from the formula
-it implements, favouring "obviously right" over fast. Nothing here imports swiftw: this module is
-the oracle the test-suite compares swiftw against.
+Each function carries the SPEC's name and parameter list and is written straight from its formula,
+in vectorised NumPy; sums over visibilities run in chunks of them, so memory stays near
+`CHUNK_BYTES` whatever K is. Nothing here imports swiftw. Each formula is written once: the
+production-signature functions of `autoarray` and the top-level ones share it.
 
-Two functions use a rewriting rather than the literal sum, because the literal sum costs M^2 K
-cosines (too slow in NumPy at test sizes); for each the literal form is kept beside it
-(`w_tilde_rows_direct`) and the test-suite checks that the two agree:
+Where the formula is rewritten rather than summed term by term, the literal form is kept beside it
+and the tests check that the two agree:
 
-    w_tilde_curvature_interferometer_from: cos(a_i - a_j) = cos a_i cos a_j + sin a_i sin a_j with
-    a_i = 2 pi (x_i u_k + y_i v_k), i.e. W = C diag(c) C^T + S diag(c) S^T.
+- `w_tilde_curvature_interferometer_from` uses cos(a_i - a_j) = cos a_i cos a_j + sin a_i sin a_j
+  with a_i = 2 pi (x_i u_k + y_i v_k), i.e. W = C diag(c) C^T + S diag(c) S^T (the literal rows:
+  `w_tilde_rows_direct`);
+- the preload layout's offsets come from pixel offsets times the spacing (the literal: PyAutoArray's
+  four quadrant loops over `grid_radians_2d` differences, `autoarray.w_tilde_curvature_preload_interferometer_from`).
+
+The curvature matrix from the compact form has two NumPy routes for the benchmark (``method=``):
+"dense" unfolds W and forms T^T W T with a sparse T; "fft" applies W as a zero-padded real-FFT
+convolution of each source column's image, which needs O(N^2) memory per column instead of O(M^2).
 """
+from __future__ import annotations
+
+from types import SimpleNamespace
 
 import numpy as np
 
 TWO_PI = 2.0 * np.pi
 
+CHUNK_BYTES = 32 * 2**20
+"""Bytes of temporary array per chunk of visibilities (or of FFT columns)."""
+
+DENSE_LIMIT_BYTES = 2 * 2**30
+"""The "auto" curvature route unfolds W only while it takes at most this many bytes."""
+
+_fft_workers = 1
+
+
+def set_num_threads(n: int) -> None:
+    """Threads of the FFT route (SciPy's ``workers``). BLAS threads are not touched here."""
+    global _fft_workers
+    if int(n) < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    _fft_workers = int(n)
+
+
+def get_num_threads() -> int:
+    """Threads of the FFT route."""
+    return _fft_workers
+
+
+def _chunks(total: int, per_item_bytes: int):
+    """Slices of range(total) whose items take about `CHUNK_BYTES` together."""
+    step = max(1, CHUNK_BYTES // max(1, per_item_bytes))
+    for start in range(0, total, step):
+        yield slice(start, min(total, start + step))
+
 
 def arcsec_to_radians(pixel_scale):
     """d = pixel_scale * pi / 648000 (SPEC section 2)."""
     return pixel_scale * np.pi / 648000.0
+
+
+def _weights(noise_map_real):
+    """c_k = 1 / sigma_k^2."""
+    return 1.0 / np.square(np.asarray(noise_map_real, dtype=np.float64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,26 +84,28 @@ def _same_memory(a, b):
 
 
 def fma(out, weights, *arrays):
-    """out += sum_a weights[a] * arrays[a], in the order of `arrays`, in place.
+    """out += sum_a weights[a] * arrays[a], in the order of `arrays`, in place (the study's loop).
 
-    An array that *is* `out` sees the running value (sequential loop); any other array that shares
-    memory with `out` is copied before anything is written (SPEC 3.1).
+    An array that *is* `out` sees the running value (sequential loop); any other array that may
+    share memory with `out` is copied before anything is written (SPEC 3.1).
     """
     weights = list(weights)
     assert len(weights) == len(arrays)
-    snap = []
+    sources = []
     for a in arrays:
         if _same_memory(a, out):
-            snap.append(out)  # running value
+            sources.append(out)  # the running value
+        elif np.may_share_memory(a, out):
+            sources.append(np.array(a, dtype=out.dtype, copy=True))
         else:
-            snap.append(np.array(a, dtype=out.dtype, copy=True))
-    for w, a in zip(weights, snap):
+            sources.append(a)
+    for w, a in zip(weights, sources):
         out += out.dtype.type(w) * a
     return None
 
 
 # ---------------------------------------------------------------------------------------------
-# 3.2 w-tilde, direct
+# 3.2 w-tilde
 # ---------------------------------------------------------------------------------------------
 
 
@@ -78,14 +125,16 @@ def w_tilde_rows_direct(noise_map_real, uv_wavelengths, grid_radians_slim, rows)
 
 
 def w_tilde_curvature_interferometer_from(noise_map_real, uv_wavelengths, grid_radians_slim):
-    """W (M, M), by angle addition (see the module docstring); checked against the literal rows."""
-    c = 1.0 / np.asarray(noise_map_real, dtype=np.float64) ** 2
-    y = grid_radians_slim[:, 0:1]
-    x = grid_radians_slim[:, 1:2]
-    a = TWO_PI * (x * uv_wavelengths[None, :, 0] + y * uv_wavelengths[None, :, 1])  # (M, K)
-    ca = np.cos(a)
-    sa = np.sin(a)
-    w = (ca * c) @ ca.T + (sa * c) @ sa.T
+    """W (M, M), by angle addition (see the module docstring), in chunks of visibilities."""
+    c = _weights(noise_map_real)
+    uv = np.asarray(uv_wavelengths, dtype=np.float64)
+    grid = np.asarray(grid_radians_slim, dtype=np.float64)
+    y, x = grid[:, 0:1], grid[:, 1:2]
+    w = np.zeros((grid.shape[0], grid.shape[0]))
+    for ks in _chunks(len(c), 2 * 8 * grid.shape[0]):
+        a = TWO_PI * (x * uv[None, ks, 0] + y * uv[None, ks, 1])  # (M, chunk)
+        ca, sa = np.cos(a), np.sin(a)
+        w += (ca * c[ks]) @ ca.T + (sa * c[ks]) @ sa.T
     return w
 
 
@@ -98,65 +147,74 @@ w_mm = w_tilde_curvature_interferometer_from
 
 
 def w_compact_curvature_interferometer_from(grid_size, noise_map_real, uv_wavelengths, pixel_scale):
-    """w_compact[m, n] = sum_k c_k cos(D [(n - (N-1)) u_k - m v_k]),  D = pi^2 pixel_scale / 324000."""
-    n_grid = int(grid_size)
-    c = 1.0 / np.asarray(noise_map_real, dtype=np.float64) ** 2
-    u = uv_wavelengths[:, 0]
-    v = uv_wavelengths[:, 1]
-    big_d = np.pi * np.pi * pixel_scale / 324000.0
-    nprime = np.arange(2 * n_grid - 1, dtype=np.float64) - (n_grid - 1)
-    out = np.empty((n_grid, 2 * n_grid - 1))
-    for m in range(n_grid):
-        phase = big_d * (nprime[:, None] * u[None, :] - m * v[None, :])  # (2N-1, K)
-        out[m, :] = np.cos(phase) @ c
+    """w_compact[m, n] = sum_k c_k cos(D [(n - (N-1)) u_k - m v_k]),  D = pi^2 pixel_scale / 324000.
+
+    N (2N-1) K cosines, in chunks of visibilities."""
+    n = int(grid_size)
+    c = _weights(noise_map_real)
+    uv = np.asarray(uv_wavelengths, dtype=np.float64)
+    big_d = np.pi * np.pi * float(pixel_scale) / 324000.0
+    along = big_d * (np.arange(2 * n - 1) - (n - 1.0))  # multiplies u
+    down = big_d * np.arange(n, dtype=np.float64)  # multiplies v
+    out = np.zeros((n, 2 * n - 1))
+    for ks in _chunks(len(c), 2 * n * (2 * n - 1) * 8):
+        phase = np.empty((n, 2 * n - 1, ks.stop - ks.start))
+        np.multiply(along[None, :, None], uv[None, None, ks, 0], out=phase)
+        phase -= down[:, None, None] * uv[None, None, ks, 1]
+        np.cos(phase, out=phase)
+        out += phase @ c[ks]
     return out
 
 
 def w_tilde_via_compact_from(w_compact, native_index_for_slim_index):
     """W[i,j] = w_compact[dr, dc+N-1] if dr >= 0 else w_compact[-dr, -dc+N-1]."""
-    n_grid = w_compact.shape[0]
+    wc = np.asarray(w_compact, dtype=np.float64)
     native = np.asarray(native_index_for_slim_index, dtype=np.int64)
-    m = native.shape[0]
-    out = np.empty((m, m))
-    for i in range(m):
-        dr = native[i, 0] - native[:, 0]
-        dc = native[i, 1] - native[:, 1]
-        pos = dr >= 0
-        out[i, pos] = w_compact[dr[pos], dc[pos] + n_grid - 1]
-        neg = ~pos
-        out[i, neg] = w_compact[-dr[neg], -dc[neg] + n_grid - 1]
+    dr = native[:, None, 0] - native[None, :, 0]
+    dc = native[:, None, 1] - native[None, :, 1]
+    return wc[np.abs(dr), np.where(dr < 0, -dc, dc) + wc.shape[0] - 1]
+
+
+def w_tilde_preload_of_box(noise_map_real, uv_wavelengths, ny, nx, sy, sx):
+    """The preload layout of SPEC 3.3 on an Ny x Nx box with spacings (sy, sx) in radians:
+    preload[dy mod 2Ny, dx mod 2Nx] = sum_k c_k cos(2 pi (sx dx u_k - sy dy v_k)), |dy| < Ny,
+    |dx| < Nx; row Ny and column Nx zero."""
+    c = _weights(noise_map_real)
+    u = uv_wavelengths[:, 0]
+    v = uv_wavelengths[:, 1]
+    out = np.zeros((2 * ny, 2 * nx))
+    dxs = np.arange(-(nx - 1), nx)
+    for dy in range(-(ny - 1), ny):
+        phase = TWO_PI * (sx * dxs[:, None] * u[None, :] - sy * dy * v[None, :])
+        out[dy % (2 * ny), dxs % (2 * nx)] = np.cos(phase) @ c
     return out
 
 
 def w_tilde_preload_from(grid_size, noise_map_real, uv_wavelengths, pixel_scale):
-    """The PyAutoArray preload layout (2N, 2N) of SPEC 3.3:
-
-    preload[dy mod 2N, dx mod 2N] = sum_k c_k cos(2 pi d (dx u_k - dy v_k)) for |dy|, |dx| < N,
-    row N and column N zero.  (Not a swiftw top-level function; it builds inputs for
-    w_tilde_via_preload_from.)
-    """
-    n_grid = int(grid_size)
-    c = 1.0 / np.asarray(noise_map_real, dtype=np.float64) ** 2
-    u = uv_wavelengths[:, 0]
-    v = uv_wavelengths[:, 1]
+    """The preload layout (2N, 2N) of a square grid of `pixel_scale` arcseconds (inputs of
+    `w_tilde_via_preload_from`; not a swiftw function)."""
     d = arcsec_to_radians(pixel_scale)
-    out = np.zeros((2 * n_grid, 2 * n_grid))
-    offsets = np.arange(-(n_grid - 1), n_grid)
-    for dy in offsets:
-        phase = TWO_PI * d * (offsets[:, None] * u[None, :] - dy * v[None, :])  # (2N-1, K)
-        out[dy % (2 * n_grid), offsets % (2 * n_grid)] = np.cos(phase) @ c
-    return out
+    return w_tilde_preload_of_box(noise_map_real, uv_wavelengths, int(grid_size), int(grid_size), d, d)
+
+
+def w_tilde_preload_via_compact_from(w_compact):
+    """The preload layout (2N, 2N) re-laid from the compact form: ``preload[dy mod 2N, dx mod 2N]``
+    is W of a pair with ``row_j - row_i = dy``, ``col_j - col_i = dx``; row N and column N zero."""
+    wc = np.asarray(w_compact, dtype=np.float64)
+    n = wc.shape[0]
+    offsets = np.arange(-(n - 1), n)
+    preload = np.zeros((2 * n, 2 * n))
+    # dy <= 0 (pixel j above i): W = w_compact[-dy, -dx + N-1]; dy > 0: w_compact[dy, dx + N-1]
+    preload[np.ix_((-np.arange(n)) % (2 * n), offsets % (2 * n))] = wc[:, ::-1]
+    preload[np.ix_(np.arange(1, n), offsets % (2 * n))] = wc[1:, :]
+    return preload
 
 
 def w_tilde_via_preload_from(w_tilde_preload, native_index_for_slim_index):
     """W[i,j] = preload[row_j - row_i, col_j - col_i] with Python's negative-index wrap."""
     native = np.asarray(native_index_for_slim_index, dtype=np.int64)
-    m = native.shape[0]
-    out = np.empty((m, m))
-    for i in range(m):
-        # NumPy integer indexing wraps negative offsets exactly as Python does.
-        out[i, :] = w_tilde_preload[native[:, 0] - native[i, 0], native[:, 1] - native[i, 1]]
-    return out
+    # NumPy integer indexing wraps negative offsets exactly as Python does.
+    return np.asarray(w_tilde_preload)[native[None, :, 0] - native[:, None, 0], native[None, :, 1] - native[:, None, 1]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,18 +222,24 @@ def w_tilde_via_preload_from(w_tilde_preload, native_index_for_slim_index):
 # ---------------------------------------------------------------------------------------------
 
 
-def w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim):
-    """out[i] = sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x_i u_k + y_i v_k))."""
-    weight = (np.asarray(noise_map_real) ** 2 / np.asarray(visibilities_real)) ** 2
-    y = grid_radians_slim[:, 0:1]
-    x = grid_radians_slim[:, 1:2]
-    phase = TWO_PI * (x * uv_wavelengths[None, :, 0] + y * uv_wavelengths[None, :, 1])  # (M, K)
-    return np.cos(phase) @ weight
-
-
 def w_tilde_data_weights(visibilities_real, noise_map_real):
-    """The per-visibility weights (sigma_k^2 / V_k)^2 of 3.4 (for tolerance scales)."""
-    return (np.asarray(noise_map_real) ** 2 / np.asarray(visibilities_real)) ** 2
+    """The per-visibility weights (sigma_k^2 / V_k)^2 of 3.4."""
+    return (np.asarray(noise_map_real, dtype=np.float64) ** 2 / np.asarray(visibilities_real)) ** 2
+
+
+def w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim):
+    """out[i] = sum_k (sigma_k^2 / V_k)^2 cos(2 pi (x_i u_k + y_i v_k)); M K cosines in chunks."""
+    weights = w_tilde_data_weights(visibilities_real, noise_map_real)
+    uv = np.asarray(uv_wavelengths, dtype=np.float64)
+    grid = np.asarray(grid_radians_slim, dtype=np.float64)
+    y, x = TWO_PI * grid[:, 0], TWO_PI * grid[:, 1]
+    out = np.zeros(grid.shape[0])
+    for ks in _chunks(len(weights), 2 * grid.shape[0] * 8):
+        phase = x[:, None] * uv[None, ks, 0]
+        phase += y[:, None] * uv[None, ks, 1]
+        np.cos(phase, out=phase)
+        out += phase @ weights[ks]
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -183,19 +247,39 @@ def w_tilde_data_weights(visibilities_real, noise_map_real):
 # ---------------------------------------------------------------------------------------------
 
 
+def _sizes_to_first_minus_one(indexes):
+    """Entries of each row before its first -1 (the top level's rows end there)."""
+    indexes = np.asarray(indexes)
+    return np.sum(np.cumprod(indexes >= 0, axis=1), axis=1)
+
+
+def _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                 pixels, total_mask_pixels, slim_index_for_sub_slim_index, sub_fraction):
+    """T as a SciPy CSR matrix (M, S), the one mapping formula of SPEC 3.5 / 3.7:
+    T[slim[q], pix_indexes[q, b]] += sub_fraction[slim[q]] * pix_weights[q, b] for b < pix_size[q]."""
+    from scipy.sparse import csr_matrix
+
+    idx = np.asarray(pix_indexes_for_sub_slim_index)
+    slim = np.asarray(slim_index_for_sub_slim_index)
+    valid = np.arange(idx.shape[1])[None, :] < np.asarray(pix_size_for_sub_slim_index)[:, None]
+    q, b = np.nonzero(valid)
+    weights = np.asarray(sub_fraction, dtype=np.float64)[slim[q]] * np.asarray(pix_weights_for_sub_slim_index)[q, b]
+    t = csr_matrix((weights, (slim[q], idx[q, b])), shape=(int(total_mask_pixels), int(pixels)))
+    t.sum_duplicates()
+    return t
+
+
+def sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels):
+    """T (M, S) as a SciPy CSR matrix: T[m, s] += weight[m, b] for each b before the row's first -1."""
+    idx = np.asarray(pix_indexes_for_sub_slim_index)
+    m = idx.shape[0]
+    return _sub_mapping(idx, _sizes_to_first_minus_one(idx), pix_weights_for_sub_slim_index, pixels, m,
+                        np.arange(m), np.ones(m))
+
+
 def mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels):
     """T (M, S): T[m, s] += weight[m, b] for each b before the row's first -1."""
-    idx = np.asarray(pix_indexes_for_sub_slim_index)
-    wts = np.asarray(pix_weights_for_sub_slim_index, dtype=np.float64)
-    m_rows, b_cols = idx.shape
-    out = np.zeros((m_rows, int(pixels)))
-    for m in range(m_rows):
-        for b in range(b_cols):
-            s = int(idx[m, b])
-            if s == -1:
-                break
-            out[m, s] += wts[m, b]
-    return out
+    return sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels).toarray()
 
 
 def data_vector_from(mapping_matrix, dirty_image):
@@ -203,29 +287,87 @@ def data_vector_from(mapping_matrix, dirty_image):
     return np.asarray(dirty_image) @ np.asarray(mapping_matrix)
 
 
+def _symmetrised(f):
+    return 0.5 * (f + f.T)
+
+
 def curvature_matrix_via_w_tilde_from(w_tilde, mapping_matrix):
-    """F = T^T W T."""
-    t = np.asarray(mapping_matrix)
-    return t.T @ np.asarray(w_tilde) @ t
+    """F = T^T W T (T dense or SciPy sparse)."""
+    t = mapping_matrix
+    return _symmetrised(np.asarray(t.T @ (t.T @ np.asarray(w_tilde, dtype=np.float64)).T))
 
 
 def sparse_mapping_matrix_transpose_matmul(matrix, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels):
     """T^T @ matrix."""
-    t = mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-    return t.T @ np.asarray(matrix)
+    t = sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+    return np.asarray(t.T @ np.asarray(matrix))
 
 
-def curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w_tilde, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels):
-    t = mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+def curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w_tilde, pix_indexes_for_sub_slim_index,
+                                                            pix_weights_for_sub_slim_index, pixels):
+    """F = T^T W T with W in memory and a sparse T."""
+    t = sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
     return curvature_matrix_via_w_tilde_from(w_tilde, t)
 
 
 curvature_matrix_via_w_wilde_sparse_mapping_matrix_from = curvature_matrix_via_w_tilde_sparse_mapping_matrix_from
 
 
-def curvature_matrix_via_w_compact_sparse_mapping_matrix_from(w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels):
-    w = w_tilde_via_compact_from(w_compact, native_index_for_slim_index)
-    return curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(w, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+def fft_shape(n):
+    """The zero-padded grid of the FFT route for an N x N native grid."""
+    from scipy.fft import next_fast_len
+
+    side = next_fast_len(2 * n - 1, real=True)
+    return side, side
+
+
+def _kernel_image(w_compact, shape):
+    """W as a function of the pixel offset (dr, dc), laid out for a circular convolution."""
+    n = w_compact.shape[0]
+    offsets = np.arange(-(n - 1), n) % shape[1]
+    kernel = np.zeros(shape)
+    kernel[np.ix_(np.arange(n), offsets)] = w_compact  # dr >= 0
+    kernel[np.ix_((-np.arange(1, n)) % shape[0], offsets)] = w_compact[1:, ::-1]  # dr < 0
+    return kernel
+
+
+def _curvature_fft(w_compact, native, t, pixels):
+    """F = T^T (W T) with W T as a zero-padded real-FFT convolution, batched over columns."""
+    from scipy import fft
+
+    wc = np.asarray(w_compact, dtype=np.float64)
+    shape = fft_shape(wc.shape[0])
+    spectrum = fft.rfft2(_kernel_image(wc, shape), workers=_fft_workers)
+    rows, cols = native[:, 0], native[:, 1]
+    t_columns = t.tocsc()
+    f = np.empty((pixels, pixels))
+    for batch in _chunks(pixels, 4 * shape[0] * shape[1] * 8):
+        images = np.zeros((batch.stop - batch.start,) + shape)
+        images[:, rows, cols] = t_columns[:, batch].toarray().T
+        convolved = fft.irfft2(fft.rfft2(images, workers=_fft_workers) * spectrum, s=shape, workers=_fft_workers)
+        omega = convolved[:, rows, cols].T  # (M, batch) = W T[:, batch]
+        f[:, batch] = t.T @ omega
+    return _symmetrised(f)
+
+
+def curvature_matrix_via_w_compact_sparse_mapping_matrix_from(w_compact, native_index_for_slim_index,
+                                                              pix_indexes_for_sub_slim_index,
+                                                              pix_weights_for_sub_slim_index, pixels, *,
+                                                              method="auto"):
+    """F = T^T W T from the compact w-tilde; `method` (the benchmark's two NumPy routes): "dense"
+    unfolds W (8 M^2 bytes), "fft" convolves each source column's image with W; "auto" takes
+    "dense" while W fits in `DENSE_LIMIT_BYTES`."""
+    native = np.asarray(native_index_for_slim_index)
+    if method == "auto":
+        method = "dense" if 8 * native.shape[0] ** 2 <= DENSE_LIMIT_BYTES else "fft"
+    if method == "dense":
+        w = w_tilde_via_compact_from(w_compact, native)
+        return curvature_matrix_via_w_tilde_sparse_mapping_matrix_from(
+            w, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+    if method == "fft":
+        t = sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+        return _curvature_fft(w_compact, native, t, int(pixels))
+    raise ValueError(f"method must be 'auto', 'dense' or 'fft', got {method!r}")
 
 
 curvature_matrix_via_w_tilde_curvature_preload_interferometer_from = curvature_matrix_via_w_compact_sparse_mapping_matrix_from
@@ -237,22 +379,25 @@ curvature_matrix_via_w_compact_sparse_mapping_matrix_direct_from = curvature_mat
 # ---------------------------------------------------------------------------------------------
 
 
-def constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes):
-    """H[i,i] = 1e-8 + coefficient^2 * neighbors_sizes[i]; H[i,k] -= coefficient^2 per neighbour k."""
+def _regularization(coefficient, neighbors, neighbors_sizes, *, rows_end_at_sizes):
+    """H[i,i] = 1e-8 + coefficient^2 * (neighbours of i); H[i,k] -= coefficient^2 per neighbour k.
+    A row of `neighbors` ends at neighbors_sizes[i] and (top level) at its first -1."""
     nb = np.asarray(neighbors)
     sizes = np.asarray(neighbors_sizes)
-    s_pix = nb.shape[0]
-    reg = coefficient * coefficient
-    h = np.zeros((s_pix, s_pix))
-    for i in range(s_pix):
-        h[i, i] += 1e-8
-        for j in range(int(sizes[i])):
-            k = int(nb[i, j])
-            if k == -1:
-                break
-            h[i, i] += reg
-            h[i, k] -= reg
+    reg = float(coefficient) ** 2
+    valid = np.arange(nb.shape[1])[None, :] < sizes[:, None]
+    if not rows_end_at_sizes:
+        valid &= np.cumprod(nb >= 0, axis=1).astype(bool)
+    rows, cols = np.nonzero(valid)
+    h = np.diag(np.full(nb.shape[0], 1e-8))
+    np.add.at(h, (rows, rows), reg)
+    np.add.at(h, (rows, nb[rows, cols]), -reg)
     return h
+
+
+def constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes):
+    """H (S, S), rows of `neighbors` ending at their first -1 (or at neighbors_sizes[i])."""
+    return _regularization(coefficient, neighbors, neighbors_sizes, rows_end_at_sizes=False)
 
 
 def reconstruction_positive_negative_from(data_vector, curvature_reg_matrix):
@@ -279,11 +424,12 @@ def _logdet_spd(a):
     return float(logdet)
 
 
-def log_likelihood_terms(dirty_image, data, noise_map, curvature_matrix, mapping_matrix, neighbors, neighbors_sizes):
-    """The five terms of SPEC 3.6 for a given F and T (coefficient 1)."""
-    h = constant_regularization_matrix_from(1.0, neighbors, neighbors_sizes)
-    a = curvature_matrix + h
-    d = data_vector_from(mapping_matrix, dirty_image)
+def log_likelihood_terms(dirty_image, data, noise_map, curvature_matrix, mapping_matrix, neighbors, neighbors_sizes,
+                         *, rows_end_at_sizes=False):
+    """The five terms of SPEC 3.6 for a given F and T (coefficient 1), and cond(A) for tolerances."""
+    h = _regularization(1.0, neighbors, neighbors_sizes, rows_end_at_sizes=rows_end_at_sizes)
+    a = np.asarray(curvature_matrix) + h
+    d = np.asarray(mapping_matrix.T @ np.asarray(dirty_image))
     s = reconstruction_positive_negative_from(d, a)
     return {
         "chi_squared": chi_squared_complex(data, noise_map),
@@ -291,6 +437,7 @@ def log_likelihood_terms(dirty_image, data, noise_map, curvature_matrix, mapping
         "logdet_a": _logdet_spd(a),
         "logdet_h": _logdet_spd(h),
         "noise_normalization": noise_normalization_complex_from(noise_map),
+        "cond_a": float(np.linalg.cond(a)),
     }
 
 
@@ -298,17 +445,23 @@ def log_likelihood_from_terms(t):
     return -0.5 * (t["chi_squared"] - t["s_dot_d"] + t["logdet_a"] - t["logdet_h"] + t["noise_normalization"])
 
 
-def log_likelihood_function_via_w_tilde_from(dirty_image, data, noise_map, w_tilde, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, neighbors, neighbors_sizes):
+def log_likelihood_function_via_w_tilde_from(dirty_image, data, noise_map, w_tilde, pix_indexes_for_sub_slim_index,
+                                             pix_weights_for_sub_slim_index, neighbors, neighbors_sizes):
     """-0.5 (chi.chi - s.d + logdet A - logdet H + noise_normalization), A = T^T W T + H."""
-    pixels = np.asarray(neighbors).shape[0]
-    t = mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+    t = sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, len(neighbors))
     f = curvature_matrix_via_w_tilde_from(w_tilde, t)
     return log_likelihood_from_terms(log_likelihood_terms(dirty_image, data, noise_map, f, t, neighbors, neighbors_sizes))
 
 
-def log_likelihood_function_via_w_compact_from(dirty_image, data, noise_map, w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, neighbors, neighbors_sizes):
-    w = w_tilde_via_compact_from(w_compact, native_index_for_slim_index)
-    return log_likelihood_function_via_w_tilde_from(dirty_image, data, noise_map, w, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, neighbors, neighbors_sizes)
+def log_likelihood_function_via_w_compact_from(dirty_image, data, noise_map, w_compact, native_index_for_slim_index,
+                                               pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                                               neighbors, neighbors_sizes):
+    """As `log_likelihood_function_via_w_tilde_from`, F from the compact form."""
+    t = sparse_mapping_matrix_from(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, len(neighbors))
+    f = curvature_matrix_via_w_compact_sparse_mapping_matrix_from(
+        w_compact, native_index_for_slim_index, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index,
+        len(neighbors))
+    return log_likelihood_from_terms(log_likelihood_terms(dirty_image, data, noise_map, f, t, neighbors, neighbors_sizes))
 
 
 def mask_2d_centres_from(shape_native, pixel_scales, centre):
@@ -339,7 +492,188 @@ def mask_2d_circular_margin(shape_native, pixel_scales, radius, centre):
     return float(np.min(np.abs(r2 - radius * radius)) / (radius * radius))
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name != "np"]
+# ---------------------------------------------------------------------------------------------
+# 3.7 `swiftw.autoarray`: the production library's signatures, on the formulas above
+# ---------------------------------------------------------------------------------------------
+
+
+def _aa_preload(noise_map_real, uv_wavelengths, shape_masked_pixels_2d, grid_radians_2d):
+    """PyAutoArray's loops: four quadrants, offsets from `grid_radians_2d` differences."""
+    ny, nx = int(shape_masked_pixels_2d[0]), int(shape_masked_pixels_2d[1])
+    c = np.asarray(noise_map_real, dtype=np.float64) ** -2.0
+    u = uv_wavelengths[:, 0]
+    v = uv_wavelengths[:, 1]
+    g = np.asarray(grid_radians_2d)[:ny, :nx]
+    out = np.zeros((2 * ny, 2 * nx))
+
+    def term(y_offset, x_offset):
+        return float(np.sum(c * np.cos(TWO_PI * (x_offset * u + y_offset * v))))
+
+    for i in range(ny):
+        for j in range(nx):
+            out[i, j] += term(g[0, 0, 0] - g[i, j, 0], g[0, 0, 1] - g[i, j, 1])
+    for i in range(ny):
+        for j in range(1, nx):
+            out[i, -j] += term(g[0, -1, 0] - g[i, nx - j - 1, 0], g[0, -1, 1] - g[i, nx - j - 1, 1])
+    for i in range(1, ny):
+        for j in range(nx):
+            out[-i, j] += term(g[-1, 0, 0] - g[ny - i - 1, j, 0], g[-1, 0, 1] - g[ny - i - 1, j, 1])
+    for i in range(1, ny):
+        for j in range(1, nx):
+            out[-i, -j] += term(g[-1, -1, 0] - g[ny - i - 1, nx - j - 1, 0],
+                                g[-1, -1, 1] - g[ny - i - 1, nx - j - 1, 1])
+    return out
+
+
+def _aa_w_tilde_data(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim, native_index_for_slim_index):
+    """The dirty-image weights; the native indices do not enter the sum."""
+    return w_tilde_data_interferometer_from(visibilities_real, noise_map_real, uv_wavelengths, grid_radians_slim)
+
+
+def _aa_mapping_matrix(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                       pixels, total_mask_pixels, slim_index_for_sub_slim_index, sub_fraction):
+    """T[slim[q], pix_indexes[q, b]] += sub_fraction[slim[q]] * pix_weights[q, b], b < pix_size[q]."""
+    return _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                        pixels, total_mask_pixels, slim_index_for_sub_slim_index, sub_fraction).toarray()
+
+
+def mapping_matrix_per_image_pixel(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                                   pix_weights_for_sub_slim_index, pixels):
+    """One row per image pixel (the curvature-via-preload mapping): sub-pixel q is image pixel q,
+    fraction 1."""
+    m = len(pix_size_for_sub_slim_index)
+    return _aa_mapping_matrix(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                              pix_weights_for_sub_slim_index, pixels, m, np.arange(m), np.ones(m))
+
+
+def _aa_curvature_preload(curvature_preload, pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                          pix_weights_for_sub_slim_index, native_index_for_slim_index, pix_pixels):
+    """F = T^T W T with W[i, j] = preload[row_j - row_i, col_j - col_i], T one row per image pixel."""
+    w = w_tilde_via_preload_from(curvature_preload, native_index_for_slim_index)
+    t = mapping_matrix_per_image_pixel(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index,
+                                       pix_weights_for_sub_slim_index, pix_pixels)
+    return curvature_matrix_via_w_tilde_from(w, t)
+
+
+def _aa_regularization(coefficient, neighbors, neighbors_sizes):
+    """H with row i's first neighbors_sizes[i] neighbours, whatever follows (PyAutoArray)."""
+    return _regularization(coefficient, neighbors, neighbors_sizes, rows_end_at_sizes=True)
+
+
+def _aa_log_likelihood_via_w_tilde(dirty_image, data, noise_map, w_tilde, pix_indexes_for_sub_slim_index,
+                                   pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                                   slim_index_for_sub_slim_index, sub_fraction, neighbors, neighbors_sizes):
+    t = _sub_mapping(pix_indexes_for_sub_slim_index, pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                     len(neighbors), len(sub_fraction), slim_index_for_sub_slim_index, sub_fraction)
+    f = curvature_matrix_via_w_tilde_from(w_tilde, t)
+    return log_likelihood_from_terms(log_likelihood_terms(dirty_image, data, noise_map, f, t, neighbors,
+                                                          neighbors_sizes, rows_end_at_sizes=True))
+
+
+def _aa_log_likelihood_via_w_compact(dirty_image, data, noise_map, w_tilde_preload, pix_indexes_for_sub_slim_index,
+                                     pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                                     slim_index_for_sub_slim_index, sub_fraction, neighbors, neighbors_sizes,
+                                     native_index_for_slim_index):
+    w = w_tilde_via_preload_from(w_tilde_preload, native_index_for_slim_index)
+    return _aa_log_likelihood_via_w_tilde(dirty_image, data, noise_map, w, pix_indexes_for_sub_slim_index,
+                                          pix_size_for_sub_slim_index, pix_weights_for_sub_slim_index,
+                                          slim_index_for_sub_slim_index, sub_fraction, neighbors, neighbors_sizes)
+
+
+autoarray = SimpleNamespace(
+    w_tilde_data_interferometer_from=_aa_w_tilde_data,
+    w_tilde_curvature_interferometer_from=w_tilde_curvature_interferometer_from,
+    w_tilde_curvature_preload_interferometer_from=_aa_preload,
+    w_tilde_via_preload_from=w_tilde_via_preload_from,
+    mapping_matrix_from=_aa_mapping_matrix,
+    curvature_matrix_via_w_tilde_curvature_preload_interferometer_from=_aa_curvature_preload,
+    data_vector_from=data_vector_from,
+    curvature_matrix_via_w_tilde_from=curvature_matrix_via_w_tilde_from,
+    constant_regularization_matrix_from=_aa_regularization,
+    reconstruction_positive_negative_from=reconstruction_positive_negative_from,
+    noise_normalization_complex_from=noise_normalization_complex_from,
+    mask_2d_centres_from=mask_2d_centres_from,
+    mask_2d_circular_from=mask_2d_circular_from,
+    log_likelihood_function_via_w_tilde_from=_aa_log_likelihood_via_w_tilde,
+    log_likelihood_function_via_w_compact_from=_aa_log_likelihood_via_w_compact,
+)
+"""The references of `swiftw.autoarray`, by the production library's names and parameter lists."""
+
+
+# ---------------------------------------------------------------------------------------------
+# problem generators (tests): native grids and sub-pixel mappings
+# ---------------------------------------------------------------------------------------------
+
+
+def grid_radians_2d_from(shape, y0, x0, sy, sx):
+    """The native (Ny, Nx, 2) grid of (y, x): y = y0 - sy row, x = x0 + sx col."""
+    rows, cols = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return np.ascontiguousarray(np.stack([y0 - sy * rows, x0 + sx * cols], axis=-1).astype(np.float64))
+
+
+def draw_sub_mapping(rng, m, s, b, *, sub_sizes=(1, 2, 3), shuffle=False, padding="minus_one",
+                     fraction="uniform"):
+    """A sub-pixel mapping onto M image pixels and S source pixels.
+
+    Image pixel i has n_i = sub_size^2 sub-pixels (sub_size drawn from `sub_sizes` per pixel);
+    sub-pixel q maps to its first pix_size[q] in [1, B] source pixels (several sub-pixels per
+    image pixel, and pix_size < B on many rows). `padding` fills the entries at and beyond
+    pix_size: "minus_one" (PyAutoArray's -1), or "garbage" (valid-looking and out-of-range
+    indices and NaN weights, which the formula never reads). `fraction`: "uniform" (1 / n_i, as
+    PyAutoArray) or "random" (any positive per image pixel).
+    """
+    per_pixel = rng.choice(np.asarray(sub_sizes), size=m) ** 2
+    slim = np.repeat(np.arange(m, dtype=np.int64), per_pixel)
+    if shuffle:
+        slim = slim[rng.permutation(slim.size)]
+    q = slim.size
+    sizes = rng.integers(1, b + 1, size=q).astype(np.int64)
+    sizes[rng.uniform(size=q) < 0.4] = b
+    idx = np.empty((q, b), dtype=np.int64)
+    wts = rng.uniform(0.05, 1.0, size=(q, b))
+    for row in range(q):
+        idx[row] = rng.choice(s, size=b, replace=False) if s >= b else rng.integers(0, s, size=b)
+    beyond = np.arange(b)[None, :] >= sizes[:, None]
+    if padding == "minus_one":
+        idx[beyond] = -1
+    elif padding == "garbage":
+        junk = rng.choice(np.array([-1, -7, s, s + 13, 2**40, -(2**40)], dtype=np.int64), size=int(beyond.sum()))
+        keep_valid = rng.uniform(size=junk.size) < 0.3
+        junk[keep_valid] = rng.integers(0, s, size=int(keep_valid.sum()))
+        idx[beyond] = junk
+        wts[beyond] = np.nan
+    else:
+        raise AssertionError(padding)
+    if fraction == "uniform":
+        sub_fraction = 1.0 / per_pixel.astype(np.float64)
+    else:
+        sub_fraction = rng.uniform(0.1, 1.0, size=m)
+    return SimpleNamespace(Q=q, pix_indexes=np.ascontiguousarray(idx), pix_size=sizes,
+                           pix_weights=np.ascontiguousarray(wts), slim=np.ascontiguousarray(slim),
+                           sub_fraction=sub_fraction)
+
+
+def draw_image_mapping(rng, m, s, b, *, padding="minus_one"):
+    """One row per image pixel (pix_size in [1, B]), for the curvature via the preload."""
+    sub = draw_sub_mapping(rng, m, s, b, sub_sizes=(1,), padding=padding)
+    return sub.pix_indexes, sub.pix_size, sub.pix_weights
+
+
+def pad_neighbors_beyond_sizes(rng, neighbors, neighbors_sizes):
+    """The same graph, with the entries at and beyond neighbors_sizes[i] replaced by valid source
+    indices (not -1): a row that ends at its size ignores them; one that ends at a -1 does not."""
+    s = neighbors.shape[0]
+    extra = int(rng.integers(1, 4))
+    out = np.concatenate([neighbors, np.full((s, extra), -1, dtype=np.int64)], axis=1)
+    beyond = np.arange(out.shape[1])[None, :] >= np.asarray(neighbors_sizes)[:, None]
+    out[beyond] = rng.integers(0, s, size=int(beyond.sum()))
+    return np.ascontiguousarray(out)
+
+
+def box_of(native):
+    """(rows, cols) of the bounding box of native indices: PyAutoArray's shape_masked_pixels_2d."""
+    native = np.asarray(native)
+    return tuple(int(e) for e in native.max(axis=0) - native.min(axis=0) + 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -387,3 +721,6 @@ def curvature_direct_conv(preload, extent_index_for_masked_pixel, mapping_matrix
     t = np.zeros((ny * nx, mapping_matrix.shape[1]))
     t[np.asarray(extent_index_for_masked_pixel)] = mapping_matrix
     return extent_curvature_matrix(preload, ny, nx, t)
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "SimpleNamespace", "annotations")]

@@ -12,7 +12,6 @@ dirty-image weights with the extra argument, and the functions shared with the t
 import numpy as np
 import pytest
 
-from bench import reference_autoarray as aref
 from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
@@ -25,7 +24,7 @@ def _grid_2d(p, extra=(0, 0)):
     """The full native grid of problem p (plus `extra` rows / columns), consistent with p.grid."""
     y0 = p.grid[0, 0] + p.d * p.native[0, 0]
     x0 = p.grid[0, 1] - p.d * p.native[0, 1]
-    return aref.grid_radians_2d_from((p.N + extra[0], p.N + extra[1]), y0, x0, p.d, p.d)
+    return ref.grid_radians_2d_from((p.N + extra[0], p.N + extra[1]), y0, x0, p.d, p.d)
 
 
 CURVATURE_METHODS = [None, "direct", "fft", "auto"]  # None: the option in force (the default)
@@ -44,9 +43,9 @@ def test_reference_preload_literal_matches_formula(rng):
     k = int(rng.integers(50, 200))
     sigma = rng.uniform(0.5, 2.0, k)
     uv = draw_uv(rng, k, max(ny, nx), 0.1)
-    grid = aref.grid_radians_2d_from((ny, nx), sy * rng.uniform(-5, 5), sx * rng.uniform(-5, 5), sy, sx)
-    lit = aref.w_tilde_curvature_preload_interferometer_from_literal(sigma, uv, (ny, nx), grid)
-    spec = aref.w_tilde_curvature_preload_interferometer_from(sigma, uv, ny, nx, sy, sx)
+    grid = ref.grid_radians_2d_from((ny, nx), sy * rng.uniform(-5, 5), sx * rng.uniform(-5, 5), sy, sx)
+    lit = ref.autoarray.w_tilde_curvature_preload_interferometer_from(sigma, uv, (ny, nx), grid)
+    spec = ref.w_tilde_preload_of_box(sigma, uv, ny, nx, sy, sx)
     assert_close(lit, spec, scale=np.sum(sigma**-2.0), rel=1e-12, what="literal vs formula")
 
 
@@ -62,7 +61,7 @@ def test_preload_square_matches_spec_formula(rng, mode):
     assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (2 * p.N, 2 * p.N)
     want = ref.w_tilde_preload_from(p.N, p.sigma, p.uv, p.pixel_scale)
     assert_close(got, want, scale=p.sum_c, rel=PRELOAD_REL, what="preload vs SPEC 3.3")
-    lit = aref.w_tilde_curvature_preload_interferometer_from_literal(p.sigma, p.uv, (p.N, p.N), g2)
+    lit = ref.autoarray.w_tilde_curvature_preload_interferometer_from(p.sigma, p.uv, (p.N, p.N), g2)
     assert_close(got, lit, scale=p.sum_c, rel=PRELOAD_REL, what="preload vs PyAutoArray's loops")
     assert np.all(got[p.N, :] == 0.0) and np.all(got[:, p.N] == 0.0), "row N and column N must be zero"
     assert got[0, 0] == pytest.approx(p.sum_c, rel=1e-12), "preload[0, 0] = sum(c)"
@@ -78,14 +77,14 @@ def test_preload_rectangular_unequal_spacing_larger_grid(rng):
     k = int(rng.integers(300, 1000))
     sigma = rng.uniform(0.5, 2.0, k) * 10 ** rng.uniform(-1, 1)
     uv = draw_uv(rng, k, max(ny, nx), min(ps_y, ps_x))
-    grid = aref.grid_radians_2d_from((ny + int(rng.integers(0, 5)), nx + int(rng.integers(0, 5))),
+    grid = ref.grid_radians_2d_from((ny + int(rng.integers(0, 5)), nx + int(rng.integers(0, 5))),
                                      sy * rng.uniform(-10, 10), sx * rng.uniform(-10, 10), sy, sx)
     got = aa.w_tilde_curvature_preload_interferometer_from(sigma, uv, (ny, nx), grid)
     assert got.shape == (2 * ny, 2 * nx)
     sum_c = float(np.sum(sigma**-2.0))
-    want = aref.w_tilde_curvature_preload_interferometer_from(sigma, uv, ny, nx, sy, sx)
+    want = ref.w_tilde_preload_of_box(sigma, uv, ny, nx, sy, sx)
     assert_close(got, want, scale=sum_c, rel=PRELOAD_REL, what="rectangular preload vs formula")
-    lit = aref.w_tilde_curvature_preload_interferometer_from_literal(sigma, uv, (ny, nx), grid)
+    lit = ref.autoarray.w_tilde_curvature_preload_interferometer_from(sigma, uv, (ny, nx), grid)
     assert_close(got, lit, scale=sum_c, rel=PRELOAD_REL, what="rectangular preload vs PyAutoArray's loops")
     # the symmetry of a true preload: P[-a, -b] = P[a, b] (indices mod 2Ny, 2Nx)
     neg_r = (-np.arange(2 * ny)) % (2 * ny)
@@ -111,12 +110,12 @@ def test_w_tilde_via_preload_of_offset_mask_equals_direct_w(rng):
     centre = tuple(rng.uniform(-8, 8, 2) * ps)
     mask = ref.mask_2d_circular_from((big, big), (ps, ps), radius, centre)
     native = np.ascontiguousarray(np.argwhere(~mask).astype(np.int64))
-    box = aref.box_of(native)
+    box = ref.box_of(native)
     k = int(rng.integers(300, 900))
     sigma = rng.uniform(0.5, 2.0, k)
     uv = draw_uv(rng, k, max(box), ps)
     y0, x0 = d * rng.uniform(10, 40), -d * rng.uniform(10, 40)
-    grid_2d = aref.grid_radians_2d_from((big, big), y0, x0, d, d)
+    grid_2d = ref.grid_radians_2d_from((big, big), y0, x0, d, d)
     grid_slim = np.ascontiguousarray(grid_2d[native[:, 0], native[:, 1]])
     pre = aa.w_tilde_curvature_preload_interferometer_from(sigma, uv, box, grid_2d)
     assert pre.shape == (2 * box[0], 2 * box[1])
@@ -143,12 +142,12 @@ def test_w_tilde_via_preload_of_offset_mask_equals_direct_w(rng):
 ])
 def test_mapping_matrix_from_sub_pixels(rng, sub_sizes, shuffle, padding, fraction):
     m, s, b = int(rng.integers(100, 400)), int(rng.integers(30, 150)), int(rng.integers(3, 6))
-    sub = aref.draw_sub_mapping(rng, m, s, b, sub_sizes=sub_sizes, shuffle=shuffle, padding=padding,
+    sub = ref.draw_sub_mapping(rng, m, s, b, sub_sizes=sub_sizes, shuffle=shuffle, padding=padding,
                                 fraction=fraction)
     assert np.any(sub.pix_size < b) and sub.Q >= m, "test bug: want ragged rows and sub-pixels"
     got = aa.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, s, m, sub.slim, sub.sub_fraction)
     assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (m, s)
-    want = aref.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, s, m, sub.slim, sub.sub_fraction)
+    want = ref.autoarray.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, s, m, sub.slim, sub.sub_fraction)
     assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-14, what="sub-pixel mapping matrix")
     if fraction == "uniform":
         # PyAutoArray's sub_fraction: each image pixel's row sums to the mean of its sub-pixels' sums
@@ -158,21 +157,21 @@ def test_mapping_matrix_from_sub_pixels(rng, sub_sizes, shuffle, padding, fracti
 def test_mapping_matrix_keyword_call_and_unmapped_pixels(rng):
     """Image pixels with no sub-pixel give zero rows; source pixels beyond those used, zero columns."""
     m, s, b = int(rng.integers(50, 120)), int(rng.integers(20, 60)), 4
-    sub = aref.draw_sub_mapping(rng, m, s, b, sub_sizes=(1, 2))
+    sub = ref.draw_sub_mapping(rng, m, s, b, sub_sizes=(1, 2))
     keep = sub.slim % 3 != 0  # drop every sub-pixel of image pixels 0, 3, 6, ...
     idx, size, wts, slim = sub.pix_indexes[keep], sub.pix_size[keep], sub.pix_weights[keep], sub.slim[keep]
     extra = int(rng.integers(1, 20))
     got = aa.mapping_matrix_from(sub_fraction=sub.sub_fraction, slim_index_for_sub_slim_index=slim,
                                  total_mask_pixels=m, pixels=s + extra, pix_weights_for_sub_slim_index=wts,
                                  pix_size_for_sub_slim_index=size, pix_indexes_for_sub_slim_index=idx)
-    want = aref.mapping_matrix_from(idx, size, wts, s + extra, m, slim, sub.sub_fraction)
+    want = ref.autoarray.mapping_matrix_from(idx, size, wts, s + extra, m, slim, sub.sub_fraction)
     assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-14, what="mapping matrix")
     assert np.all(got[::3] == 0.0) and np.all(got[:, s:] == 0.0)
 
 
 def test_mapping_matrix_pix_size_beyond_width_refused(rng):
     m, s, b = 30, 20, 3
-    sub = aref.draw_sub_mapping(rng, m, s, b, sub_sizes=(1,))
+    sub = ref.draw_sub_mapping(rng, m, s, b, sub_sizes=(1,))
     size = sub.pix_size.copy()
     size[int(rng.integers(0, sub.Q))] = b + 1
     with pytest.raises((IndexError, ValueError), match="pix_size_for_sub_slim_index"):
@@ -181,7 +180,7 @@ def test_mapping_matrix_pix_size_beyond_width_refused(rng):
 
 def test_mapping_matrix_slim_index_outside_refused(rng):
     m, s, b = 30, 20, 3
-    sub = aref.draw_sub_mapping(rng, m, s, b, sub_sizes=(1, 2))
+    sub = ref.draw_sub_mapping(rng, m, s, b, sub_sizes=(1, 2))
     slim = sub.slim.copy()
     slim[int(rng.integers(0, sub.Q))] = m
     with pytest.raises(IndexError, match="slim_index_for_sub_slim_index"):
@@ -197,17 +196,17 @@ def test_mapping_matrix_slim_index_outside_refused(rng):
 @pytest.mark.parametrize("padding", ["minus_one", "garbage"])
 def test_curvature_via_preload_physical(rng, method, padding):
     p = make_problem(rng)
-    box = aref.box_of(p.native)
+    box = ref.box_of(p.native)
     pre = aa.w_tilde_curvature_preload_interferometer_from(p.sigma, p.uv, box, _grid_2d(p))
-    idx, size, wts = aref.draw_image_mapping(rng, p.M, p.S, p.B, padding=padding)
+    idx, size, wts = ref.draw_image_mapping(rng, p.M, p.S, p.B, padding=padding)
     with swiftw.options(**({} if method is None else {"curvature": method})):
         got = aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
     assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (p.S, p.S)
-    want = aref.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
+    want = ref.autoarray.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
     assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-10, what=f"F via preload ({method})")
     # and F is the curvature of the direct W
     w = ref.w_tilde_curvature_interferometer_from(p.sigma, p.uv, p.grid)
-    t = aref.mapping_matrix_per_image_pixel(idx, size, wts, p.S)
+    t = ref.mapping_matrix_per_image_pixel(idx, size, wts, p.S)
     assert_close(got, t.T @ w @ t, scale=np.max(np.abs(want)), rel=1e-9, what="F via preload vs T^T W T (direct W)")
 
 
@@ -215,14 +214,14 @@ def test_curvature_via_preload_physical(rng, method, padding):
 def test_curvature_via_preload_random_preload(rng, method):
     """A random preload with a true one's symmetry: every entry of the layout is read correctly."""
     p = make_problem(rng)
-    n = max(aref.box_of(p.native))
+    n = max(ref.box_of(p.native))
     pre = random_preload(rng, n)
-    idx, size, wts = aref.draw_image_mapping(rng, p.M, p.S, p.B)
+    idx, size, wts = ref.draw_image_mapping(rng, p.M, p.S, p.B)
     with swiftw.options(**({} if method is None else {"curvature": method})):
         got = aa.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(
             curvature_preload=pre, pix_indexes_for_sub_slim_index=idx, pix_size_for_sub_slim_index=size,
             pix_weights_for_sub_slim_index=wts, native_index_for_slim_index=p.native, pix_pixels=p.S)
-    want = aref.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
+    want = ref.autoarray.curvature_matrix_via_w_tilde_curvature_preload_interferometer_from(pre, idx, size, wts, p.native, p.S)
     assert_close(got, want, scale=np.max(np.abs(want)), rel=1e-10, what=f"F via random preload ({method})")
 
 
@@ -245,10 +244,10 @@ def test_curvature_via_preload_agrees_with_top_level_compact(rng):
 
 def test_regularization_rows_end_at_sizes(rng):
     p = make_problem(rng)
-    nb = aref.pad_neighbors_beyond_sizes(rng, p.neighbors, p.neighbors_sizes)
+    nb = ref.pad_neighbors_beyond_sizes(rng, p.neighbors, p.neighbors_sizes)
     coefficient = float(10 ** rng.uniform(-1, 1))
     got = aa.constant_regularization_matrix_from(coefficient, nb, p.neighbors_sizes)
-    want = aref.constant_regularization_matrix_from(coefficient, nb, p.neighbors_sizes)
+    want = ref.autoarray.constant_regularization_matrix_from(coefficient, nb, p.neighbors_sizes)
     scale = coefficient**2 * float(p.neighbors_sizes.max())
     assert_close(got, want, scale=scale, rel=1e-14, what="H (rows end at sizes)")
     # the input has teeth: reading past the size (to the first -1) would give another matrix
@@ -264,7 +263,7 @@ def test_regularization_truncated_rows(rng):
     p = make_problem(rng)
     sizes = np.maximum(p.neighbors_sizes - rng.integers(0, 3, size=p.S), 0).astype(np.int64)
     got = aa.constant_regularization_matrix_from(1.0, p.neighbors, sizes)
-    want = aref.constant_regularization_matrix_from(1.0, p.neighbors, sizes)
+    want = ref.autoarray.constant_regularization_matrix_from(1.0, p.neighbors, sizes)
     assert_close(got, want, scale=float(p.neighbors_sizes.max()), rel=1e-14, what="H (truncated rows)")
 
 
@@ -283,10 +282,10 @@ def test_regularization_size_beyond_row_refused(rng):
 
 def _likelihood_problem(rng):
     p = make_problem(rng)
-    sub = aref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1, 2, 3), shuffle=bool(rng.integers(0, 2)),
+    sub = ref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1, 2, 3), shuffle=bool(rng.integers(0, 2)),
                                 padding=str(rng.choice(["minus_one", "garbage"])),
                                 fraction=str(rng.choice(["uniform", "random"])))
-    nb = aref.pad_neighbors_beyond_sizes(rng, p.neighbors, p.neighbors_sizes)
+    nb = ref.pad_neighbors_beyond_sizes(rng, p.neighbors, p.neighbors_sizes)
     return p, sub, nb
 
 
@@ -302,17 +301,18 @@ def test_log_likelihood_via_w_tilde(rng):
                                                       sub.pix_size, sub.pix_weights, sub.slim, sub.sub_fraction, nb,
                                                       p.neighbors_sizes)
     assert isinstance(got, float)
-    t = aref.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, p.S, p.M, sub.slim,
+    t = ref.autoarray.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, p.S, p.M, sub.slim,
                                  sub.sub_fraction)
-    terms = aref.log_likelihood_terms(p.dirty_image, p.data, p.noise_map, w, t, nb, p.neighbors_sizes)
-    want = aref.log_likelihood_from_terms(terms)
+    terms = ref.log_likelihood_terms(p.dirty_image, p.data, p.noise_map, t.T @ w @ t, t, nb, p.neighbors_sizes,
+                                     rows_end_at_sizes=True)
+    want = ref.log_likelihood_from_terms(terms)
     tol = _tolerance(terms)
     assert abs(got - want) <= tol, f"log L {got!r} vs {want!r}: |diff| {abs(got - want):.3e} > {tol:.3e}; {terms}"
 
 
 def test_log_likelihood_via_w_compact_preload(rng):
     p, sub, nb = _likelihood_problem(rng)
-    box = aref.box_of(p.native)
+    box = ref.box_of(p.native)
     pre = aa.w_tilde_curvature_preload_interferometer_from(p.sigma, p.uv, box, _grid_2d(p))
     got = aa.log_likelihood_function_via_w_compact_from(
         native_index_for_slim_index=p.native, neighbors_sizes=p.neighbors_sizes, neighbors=nb,
@@ -322,10 +322,11 @@ def test_log_likelihood_via_w_compact_preload(rng):
         dirty_image=p.dirty_image)
     assert isinstance(got, float)
     w = ref.w_tilde_via_preload_from(pre, p.native)
-    t = aref.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, p.S, p.M, sub.slim,
+    t = ref.autoarray.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, p.S, p.M, sub.slim,
                                  sub.sub_fraction)
-    terms = aref.log_likelihood_terms(p.dirty_image, p.data, p.noise_map, w, t, nb, p.neighbors_sizes)
-    want = aref.log_likelihood_from_terms(terms)
+    terms = ref.log_likelihood_terms(p.dirty_image, p.data, p.noise_map, t.T @ w @ t, t, nb, p.neighbors_sizes,
+                                     rows_end_at_sizes=True)
+    want = ref.log_likelihood_from_terms(terms)
     tol = _tolerance(terms)
     assert abs(got - want) <= tol, f"log L {got!r} vs {want!r}: |diff| {abs(got - want):.3e} > {tol:.3e}; {terms}"
     # the two autoarray routes agree (W from the preload is the direct W to rounding)

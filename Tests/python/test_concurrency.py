@@ -20,7 +20,6 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from bench import reference_autoarray as aref
 from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
@@ -132,12 +131,12 @@ def _jobs(rng):
     wc = ref.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)
     wc_rand = random_compact(rng, p.N)
     t = ref.mapping_matrix_from(p.idx, p.wts, p.S)
-    sub = aref.draw_sub_mapping(rng, p.M, p.S, p.B)
+    sub = ref.draw_sub_mapping(rng, p.M, p.S, p.B)
     pre = ref.w_tilde_preload_from(p.N, p.sigma, p.uv, p.pixel_scale)
     y0 = p.grid[0, 0] + p.d * p.native[0, 0]
     x0 = p.grid[0, 1] - p.d * p.native[0, 1]
-    grid_2d = aref.grid_radians_2d_from((p.N, p.N), y0, x0, p.d, p.d)
-    image_idx, image_size, image_wts = aref.draw_image_mapping(rng, p.M, p.S, p.B)
+    grid_2d = ref.grid_radians_2d_from((p.N, p.N), y0, x0, p.d, p.d)
+    image_idx, image_size, image_wts = ref.draw_image_mapping(rng, p.M, p.S, p.B)
     fma_out = rng.normal(size=300_001)
     fma_arrays = [rng.normal(size=300_001) for _ in range(3)]
 

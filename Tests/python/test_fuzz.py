@@ -36,7 +36,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import reference as ref
-from bench import reference_autoarray as aref
 from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
@@ -144,7 +143,7 @@ def _base_problem(rng):
     m = native.shape[0]
     k, s, b = 16, 9, 3
     grid = np.ascontiguousarray(np.stack([d * (n / 2 - native[:, 0]), d * (native[:, 1] - n / 2)], axis=1))
-    grid_2d = aref.grid_radians_2d_from((n, n), d * n / 2, -d * n / 2, d, d)
+    grid_2d = ref.grid_radians_2d_from((n, n), d * n / 2, -d * n / 2, d, d)
     uv = draw_uv(rng, k, n, ps)
     sigma = rng.uniform(0.5, 2.0, k)
     idx, wts = draw_mappings(rng, m, s, b)
@@ -484,7 +483,7 @@ def test_nan_inf_propagate_preload(base, data):
     got = aa.w_tilde_curvature_preload_interferometer_from(args["noise_map_real"], args["uv_wavelengths"], (n, n), g2)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        want = aref.w_tilde_curvature_preload_interferometer_from_literal(args["noise_map_real"],
+        want = ref.autoarray.w_tilde_curvature_preload_interferometer_from(args["noise_map_real"],
                                                                           args["uv_wavelengths"], (n, n), g2)
     # row n and column n are zero by definition, not sums: the literal loops never write them
     _nan_mask_equal(got, want, f"preload with specials in {where}")

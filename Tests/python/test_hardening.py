@@ -25,7 +25,6 @@ import time
 import numpy as np
 import pytest
 
-from bench import reference_autoarray as aref
 from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
@@ -84,7 +83,7 @@ def _impossible_calls(p):
     s_big = 10**6
     nb = np.full((s_big, 1), -1, dtype=np.int64)
     sizes = np.zeros(s_big, dtype=np.int64)
-    sub = aref.draw_sub_mapping(np.random.default_rng(1), p.M, p.S, p.B, sub_sizes=(1,))
+    sub = ref.draw_sub_mapping(np.random.default_rng(1), p.M, p.S, p.B, sub_sizes=(1,))
     m_big = 10**5
     return [
         ("w_compact direct", lambda: _direct_w_compact(10**6, p.sigma, p.uv, p.pixel_scale), [10**6]),
@@ -253,7 +252,7 @@ def _count_calls(p):
     w = ref.w_tilde_via_compact_from(wc, p.native)
     pre = random_preload(np.random.default_rng(1), p.N)
     sizes = np.ones(p.M, np.int64)
-    g2 = aref.grid_radians_2d_from((p.N, p.N), 0.0, 0.0, p.d, p.d)
+    g2 = ref.grid_radians_2d_from((p.N, p.N), 0.0, 0.0, p.d, p.d)
     return {
         "grid_size (direct)": lambda x: _direct_w_compact(x, p.sigma, p.uv, p.pixel_scale),
         "pixels (mapping)": lambda x: swiftw.mapping_matrix_from(p.idx, p.wts, x),

@@ -27,7 +27,6 @@ import sys
 import numpy as np
 import pytest
 
-from bench import reference_autoarray as aref
 from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
@@ -97,7 +96,7 @@ def _calls(rng):
     wc_true = ref.w_compact_curvature_interferometer_from(p.N, p.sigma, p.uv, p.pixel_scale)  # F + H is SPD
     pre = random_preload(rng, p.N)
     w = ref.w_tilde_via_compact_from(wc, p.native)
-    sub = aref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1, 2))
+    sub = ref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1, 2))
     bad_idx = p.idx.copy()
     bad_idx[int(rng.integers(0, p.M)), 0] = p.S + 3
     bad_slim = sub.slim.copy()
@@ -211,7 +210,7 @@ def _buffer_cases(rng):
     w = ref.w_tilde_via_compact_from(wc, p.native)
     bad_idx = p.idx.copy()
     bad_idx[0, 0] = p.S
-    sub = aref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1, 2))
+    sub = ref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1, 2))
     s = p.S
     return [
         ("success", None, [wc, p.native, p.idx, p.wts],

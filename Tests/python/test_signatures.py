@@ -5,7 +5,8 @@ For each drop-in of `swiftw` and `swiftw.autoarray`: `inspect.signature` gives e
 parameters of the function it replaces (names, order, kinds; no extra options), the same as the
 Numba peer module (`bench.peers.numba_kernels`, which mirrors the study's module) where that has
 the function; then inputs are built by parameter name, the function is called with them by name,
-and the numbers are checked against the NumPy reference (`bench.reference`).
+and the numbers are checked against the NumPy reference (`bench.reference`, and
+`bench.reference.autoarray` for the production signatures).
 """
 
 import inspect
@@ -14,7 +15,6 @@ import numpy as np
 import pytest
 
 from bench import reference as ref
-from bench import reference_autoarray as aref
 from bench.peers import numba_kernels
 import swiftw
 import swiftw.autoarray as aa
@@ -87,18 +87,19 @@ def test_top_level_called_by_parameter_name(rng, name):
 def _autoarray_inputs(rng, p) -> dict:
     """Valid arguments of every `swiftw.autoarray` function, by parameter name, from problem p: one
     sub-pixel per image pixel with random fractions, so that one mapping serves every function."""
-    sub = aref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1,), fraction="random")
+    sub = ref.draw_sub_mapping(rng, p.M, p.S, p.B, sub_sizes=(1,), fraction="random")
     y0 = p.grid[0, 0] + p.d * p.native[0, 0]
     x0 = p.grid[0, 1] - p.d * p.native[0, 1]
     preload = ref.w_tilde_preload_from(p.N, p.sigma, p.uv, p.pixel_scale)
-    t = aref.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, p.S, p.M, sub.slim, sub.sub_fraction)
+    t = ref.autoarray.mapping_matrix_from(sub.pix_indexes, sub.pix_size, sub.pix_weights, p.S, p.M, sub.slim,
+                                          sub.sub_fraction)
     w = ref.w_tilde_curvature_interferometer_from(p.sigma, p.uv, p.grid)
     sizes = p.neighbors_sizes
-    h = aref.constant_regularization_matrix_from(1.0, p.neighbors, sizes)
+    h = ref.autoarray.constant_regularization_matrix_from(1.0, p.neighbors, sizes)
     inputs = dict(valid_kwargs("log_likelihood_function_via_w_compact_from", p))
     inputs.update(
         visibilities_real=p.visibilities_real, noise_map_real=p.sigma, uv_wavelengths=p.uv, grid_radians_slim=p.grid,
-        shape_masked_pixels_2d=(p.N, p.N), grid_radians_2d=aref.grid_radians_2d_from((p.N, p.N), y0, x0, p.d, p.d),
+        shape_masked_pixels_2d=(p.N, p.N), grid_radians_2d=ref.grid_radians_2d_from((p.N, p.N), y0, x0, p.d, p.d),
         w_tilde_preload=preload, curvature_preload=preload,
         pix_indexes_for_sub_slim_index=sub.pix_indexes, pix_size_for_sub_slim_index=sub.pix_size,
         pix_weights_for_sub_slim_index=sub.pix_weights, slim_index_for_sub_slim_index=sub.slim,
@@ -111,12 +112,6 @@ def _autoarray_inputs(rng, p) -> dict:
     return inputs
 
 
-def _autoarray_reference(name):
-    if name == "w_tilde_curvature_preload_interferometer_from":
-        return aref.w_tilde_curvature_preload_interferometer_from_literal
-    return getattr(aref, name, None) or getattr(ref, name)
-
-
 @pytest.mark.parametrize("name", sorted(AA_PARAMS))
 def test_autoarray_called_by_parameter_name(rng, name):
     p = make_problem(rng, n_grid=int(rng.integers(10, 14)), k=int(rng.integers(200, 400)))
@@ -124,9 +119,7 @@ def test_autoarray_called_by_parameter_name(rng, name):
     fn = getattr(aa, name)
     args = {q: inputs[q] for q in inspect.signature(fn).parameters}
     got = fn(**args)
-    if name == "w_tilde_data_interferometer_from":  # the extra native index does not change the sum
-        del args[NAT]
-    want = _autoarray_reference(name)(**args)
+    want = getattr(ref.autoarray, name)(**args)
     np.testing.assert_allclose(np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64), rtol=0,
                                atol=1e-9 * _scale(name, want, inputs), err_msg=name)
 

@@ -1,10 +1,10 @@
-"""Benchmark peers: the same kernels written with NumPy, Numba and JAX.
+"""Benchmark peers: the same kernels written with Numba and JAX.
 
 Every module here offers the functions of swiftw's top-level namespace that the benchmark
-compares, with the same names, the same parameter names and order, and the same outputs:
+compares, with the same names, the same parameter names and order, and the same outputs. The
+NumPy row is `bench.reference` itself (the one NumPy implementation, which every other is
+checked against).
 
-- `bench.peers.numpy_kernels`: plain vectorised NumPy (and SciPy), chunked so memory stays
-  bounded. It is the reference every other implementation is checked against.
 - `bench.peers.numba_kernels`: re-implementations of the reference Numba kernels as the
   "Numba vs JAX" study and PyAutoArray write them. Needs ``numba`` (``pip install swiftw[bench]``).
 - `bench.peers.jax_kernels`: JAX versions in the style of the study (``jax.jit``, ``lax.scan``
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib.util
 
-__all__ = ["available", "numpy_kernels", "numba_kernels", "jax_kernels"]
+__all__ = ["available", "numba_kernels", "jax_kernels"]
 
 
 def available(library: str) -> bool:
@@ -26,6 +26,6 @@ def available(library: str) -> bool:
 
 
 def __getattr__(name: str):
-    if name in ("numpy_kernels", "numba_kernels", "jax_kernels"):
+    if name in ("numba_kernels", "jax_kernels"):
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
