@@ -13,7 +13,11 @@ let package = Package(
     ],
     targets: [
         // Pure numerics on unsafe buffers; knows nothing of Python.
-        .target(name: "SwiftKernels", dependencies: ["SwiftwABI"], swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // Each area folder has a README of its conventions and words (not sources).
+        .target(name: "SwiftKernels", dependencies: ["SwiftwABI"],
+                exclude: ["Curvature", "FFT", "Inversion", "NUFFT", "Numerics", "Runtime", "WTilde", "WeightedSum"]
+                    .map { "\($0)/README.md" },
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The array/status structs shared by the C shim and the Swift bridge, and the interrupt flag.
         .target(name: "SwiftwABI"),
         // @_cdecl entry points: validate arguments, call kernels, report status codes.

@@ -177,8 +177,8 @@ public final class CurvatureBlocks {
 /// caches and not read again by this kernel. A line only partly written by streaming stores
 /// leaves the write-combining buffer as a partial write, and one written by both kinds of store
 /// is slower still; F's rows (8 S bytes) and the chunks they are written in rarely start on a line
-/// (measured at sma: F's writing took twice as long when NumPy's 16-byte aligned F started 16 or
-/// 48 bytes into a line). A target that is not 8-byte aligned is copied by plain stores.
+/// (NumPy aligns F to 16 bytes only; a misaligned start doubles the writing time). A target that is
+/// not 8-byte aligned is copied by plain stores.
 @inline(__always)
 func streamCopy(_ target: UnsafeMutablePointer<Double>, _ source: UnsafePointer<Double>, _ n: Int) {
     let address = Int(bitPattern: target)

@@ -78,7 +78,7 @@ public struct CurvatureOrder {
     /// `pix_weights_for_sub_slim_index`, with the checks and entries of `SparseMapping`'s
     /// initializer of the same arrays, but no column storage in between: one pass to check,
     /// count and find first ranks, one to place the entries (the drop-in and the prepared operator
-    /// pay this on every F; BENCHMARKS.md has what it saves).
+    /// pay this on every F, so the pass it saves matters).
     /// - Throws: `KernelError.index` naming `name`, the row and the value of the first index
     ///   outside [0, S) that is not the -1 sentinel.
     init(indexes: UnsafeBufferPointer<Int64>, weights: UnsafeBufferPointer<Double>,

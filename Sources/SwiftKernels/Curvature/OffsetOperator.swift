@@ -119,7 +119,7 @@ public final class OffsetOperator {
     /// Estimated cost of each method for the mapping, in units of one SIMD-lane multiply-add:
     /// direct, sum over columns of nnz(s) times the masked pixels from the column's first row
     /// on; fft, per column, 2.5 real transforms of (P1, P2) at `fftFactor` per point and
-    /// log2(P1 P2) (measured on AVX2, see BENCHMARKS.md). O(S): each column's entries and first
+    /// log2(P1 P2). O(S): each column's entries and first
     /// row are known from the order.
     public func costs(_ order: CurvatureOrder) -> (direct: Double, fft: Double) {
         precondition(order.isFor(ranks), "an order made by this operator")
@@ -154,14 +154,10 @@ public final class OffsetOperator {
         return Double(columns) * OffsetOperator.fftFactor * Double(points) * log2Points
     }
 
-    /// FFT work per point and log2 point of one column, relative to one direct multiply-add:
-    /// measured on this machine kind (AVX2, one thread) at the sma, alma and alma_high presets
-    /// on Delaunay and rectangular meshes, where a whole F took 0.8-0.9e-10 s per direct unit
-    /// (1.6e-10 at sma, where the gather and writing F dominate) and 2.1-2.3e-10 s per FFT
-    /// point-log2-point. Re-measured on the AVX-512 host (2026-12-01): the FFT method took 1.33x
-    /// the direct one where they come closest (alma_high, rectangular mesh, 314 non-zeros per
-    /// column), the model says 1.43x, and the direct method is the faster at every preset.
-    /// See BENCHMARKS.md.
+    /// FFT work per point and log2 point of one column, relative to one direct multiply-add: the
+    /// ratio of the two methods' times per unit for whole F at the production presets (sma, alma,
+    /// alma_high; Delaunay and rectangular meshes, one thread, AVX2); the benchmark's method
+    /// comparison (`run_methods` in bench/harness.py) checks it: auto against the faster of the two.
     static let fftFactor = 2.8
 
     static func fftSize(_ height: Int, _ width: Int) -> (Int, Int) {

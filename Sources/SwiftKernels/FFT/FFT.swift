@@ -27,8 +27,7 @@
 /// every access is a unit-stride run over `k`, and twiddles are a table per stage (p - 1
 /// complex per q). Cost: 4.25 n log2 n real flops per sequence for radix 4 (34 per butterfly
 /// of 4 points, 2 levels), at 4 sequences per instruction; each stage reads and writes the
-/// n x 64-byte buffer once. Measured (Zen 3, one core): about 0.5 ns n log2 n per 4-sequence
-/// transform in L1 (n <= 64), 0.7-1.0 ns from L2 (n = 256 ... 1280).
+/// n x 64-byte buffer once, so long transforms are bound by L2 rather than by arithmetic.
 public enum FFTSizes {
     /// Whether `n >= 1` has no prime factor above 5.
     public static func isSmooth(_ n: Int) -> Bool {
@@ -96,8 +95,8 @@ struct FFTStage {
 ///
 /// The first stage (stride s = 1) runs without a k loop: given one, the compiler hoists the
 /// twiddles out of it and spills them to the stack, five extra stores per radix-4 butterfly,
-/// which had halved the speed of short transforms. (Fusing stages in pairs through an L1
-/// scratch, to halve the trips through L2 of long transforms, measured no faster here.)
+/// which halves the speed of short transforms. (Fusing stages in pairs through an L1 scratch, to
+/// halve the trips through L2 of long transforms, is no faster.)
 struct LaneFFT {
     let n: Int
     let stages: Buffer<FFTStage>

@@ -7,13 +7,11 @@ import SwiftwABI
 /// condition variable.
 ///
 /// Why not `DispatchQueue.concurrentPerform` for every call: it wakes a sleeping worker per call,
-/// and on this machine kind the second thread then starts 0.1-0.25 ms after the region opens and
-/// the join takes another 0.02-0.035 ms, against 2.7-3.3 ms for F at the sma preset on two
-/// threads (the two-core speed-up of that call was 1.54-1.72x with Dispatch, 1.69-1.82x with a
-/// helper still waiting from the previous call, in alternating processes; BENCHMARKS.md). Dispatch stays the fallback: for a
-/// call made while the helpers are busy (from another Python thread, or nested in a job), and
-/// for more threads than the CPUs this process may use (a spinning helper would then take a
-/// CPU from the threads doing the work).
+/// and that wake-up and join cost a sizeable fraction of a few-millisecond F on two threads,
+/// which a helper still spinning from the previous call does not pay. Dispatch stays the
+/// fallback: for a call made while the helpers are busy (from another Python thread, or nested
+/// in a job), and for more threads than the CPUs this process may use (a spinning helper would
+/// then take a CPU from the threads doing the work).
 ///
 /// A job is published as one word, `generation << 16 | threads`; helper i (1 ..< threads) runs
 /// `job(i)` and counts itself in `finished`; the caller runs `job(0)` and returns once the others
