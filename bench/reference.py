@@ -689,17 +689,6 @@ def extent_convolution_matrix(preload, ny, nx):
     return preload[(cy[:, None] - cy[None, :]) % (2 * ny), (cx[:, None] - cx[None, :]) % (2 * nx)]
 
 
-def mapping_matrix_from_sizes(pix_indexes_for_sub_slim_index, pix_sizes_for_sub_slim_index,
-                              pix_weights_for_sub_slim_index, pixels):
-    """T (M, S): T[i, idx[i, b]] += w[i, b] for b < sizes[i] (a Mapper's padded rows)."""
-    m = pix_indexes_for_sub_slim_index.shape[0]
-    t = np.zeros((m, pixels))
-    for i in range(m):
-        for b in range(int(pix_sizes_for_sub_slim_index[i])):
-            t[i, pix_indexes_for_sub_slim_index[i, b]] += pix_weights_for_sub_slim_index[i, b]
-    return t
-
-
 def extent_mapping_matrix_from_triplets(rows, cols, vals, cells, pixels):
     """T (cells, S) from COO triplets: T[rows[k], cols[k]] += vals[k], triplets with cols[k]
     outside [0, S) dropped."""

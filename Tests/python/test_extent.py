@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from bench import reference as ref
-from bench import reference_autoarray as aref
 import swiftw.autoarray as aa
 from swiftw._extent import _curvature_direct_conv
 from conftest import assert_close, make_problem
@@ -28,12 +27,12 @@ def _extent_problem(rng, *, shape="circle", padding="minus_one"):
         native, p.grid, p.dirty_image = native[keep], p.grid[keep], p.dirty_image[keep]
         p.M = native.shape[0]
     p.native = np.ascontiguousarray(native)
-    p.ny, p.nx = aref.box_of(native)
+    p.ny, p.nx = ref.box_of(native)
     p.iy, p.ix = (native - native.min(axis=0)).T
     p.flat = np.ascontiguousarray(p.iy * p.nx + p.ix)
-    p.preload = aref.w_tilde_curvature_preload_interferometer_from(p.sigma, p.uv, p.ny, p.nx, p.d, p.d)
-    p.idx, p.sizes, p.wts = aref.draw_image_mapping(rng, p.M, p.S, p.B, padding=padding)
-    p.T = ref.mapping_matrix_from_sizes(p.idx, p.sizes, p.wts, p.S)
+    p.preload = ref.w_tilde_preload_of_box(p.sigma, p.uv, p.ny, p.nx, p.d, p.d)
+    p.idx, p.sizes, p.wts = ref.draw_image_mapping(rng, p.M, p.S, p.B, padding=padding)
+    p.T = ref.mapping_matrix_per_image_pixel(p.idx, p.sizes, p.wts, p.S)
     p.F = ref.curvature_direct_conv(p.preload, p.flat, p.T, p.ny, p.nx)
     return p
 
@@ -182,7 +181,7 @@ def test_kernel_inputs_errors(rng):
 
 
 def _grid_2d(p):
-    return aref.grid_radians_2d_from((p.ny + 2, p.nx + 1), float(rng_free_origin[0]), float(rng_free_origin[1]),
+    return ref.grid_radians_2d_from((p.ny + 2, p.nx + 1), float(rng_free_origin[0]), float(rng_free_origin[1]),
                                      p.d, p.d)
 
 
@@ -225,10 +224,10 @@ def test_precision_operator_progress_and_options(rng, capsys):
         aa.nufft_precision_operator_from(p.sigma, p.uv, (p.ny, p.nx), grid, eps=0.5)
     with pytest.raises(ValueError, match="chunk_size"):
         aa.nufft_precision_operator_from(p.sigma, p.uv, (p.ny, p.nx), grid, chunk_size=0)
-    oblong = aref.grid_radians_2d_from((p.ny, p.nx), 0.0, 0.0, p.d, 1.5 * p.d)
+    oblong = ref.grid_radians_2d_from((p.ny, p.nx), 0.0, 0.0, p.d, 1.5 * p.d)
     with pytest.raises(ValueError, match="square pixels"):
         aa.nufft_precision_operator_from(p.sigma, p.uv, (p.ny, p.nx), oblong)
-    want = aref.w_tilde_curvature_preload_interferometer_from(p.sigma, p.uv, p.ny, p.nx, p.d, 1.5 * p.d)
+    want = ref.w_tilde_preload_of_box(p.sigma, p.uv, p.ny, p.nx, p.d, 1.5 * p.d)
     got = aa.nufft_precision_operator_from(p.sigma, p.uv, (p.ny, p.nx), oblong, method="numpy")
     assert_close(got, want, scale=float(np.sum(p.c)), rel=1e-10, what="numpy, oblong pixels")
 

@@ -36,7 +36,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench import reference as ref
-from bench import reference as ref
 import swiftw
 import swiftw.autoarray as aa
 from conftest import draw_mappings, draw_neighbors, draw_uv
@@ -169,8 +168,8 @@ def _base_problem(rng):
         grid_radians_2d=grid_2d, n_k=sigma, u_k_vec=uv, g_m_vec=grid,
     )
     values["fma"] = (rng.normal(size=40), [0.5, -1.5], rng.normal(size=40), rng.normal(size=40))
-    ny, nx = aref.box_of(native)
-    extent_preload = aref.w_tilde_curvature_preload_interferometer_from(sigma, uv, ny, nx, d, d)
+    ny, nx = ref.box_of(native)
+    extent_preload = ref.w_tilde_preload_of_box(sigma, uv, ny, nx, d, d)
     values.update(_extent_values(native, idx, wts, sizes, s, extent_preload))
     return values
 

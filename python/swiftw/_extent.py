@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import _swiftw
-from ._validate import CURVATURE_SCRATCH, choice, count, floats, indices, output
+from ._limits import limits
+from ._validate import choice, count, floats, indices, output
 from .curvature import METHODS
 
 __all__ = ["kernel_inputs_from", "curvature_direct_conv"]
@@ -167,7 +168,7 @@ def _curvature_direct_conv(preload, iy, ix, flat, indptr, col, val, cscptr, csc_
         indices(a, name, 1) for a, name in [(iy, "iy"), (ix, "ix"), (flat, "flat"), (indptr, "indptr"), (col, "col")]
     ] + [floats(val, "val", 1), indices(cscptr, "cscptr", 1), indices(csc_row, "csc_row", 1),
          floats(csc_val, "csc_val", 1)]
-    out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+    out = output((s, s), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
     _swiftw.aa_direct_conv(out, *args, count(ny, "ny"), count(nx, "nx"), s,
                            METHODS[choice(method, "method", tuple(METHODS))], int(layout_only))
     return out

@@ -10,8 +10,8 @@ import numpy as np
 
 from . import _swiftw
 from ._extent import shape_2d
-from ._nufft import EPS_RANGE, nufft_plan
-from ._threads import get_num_threads
+from ._limits import cosine_grid_scratch, limits, nufft_scratch
+from ._nufft import nufft_plan
 from ._validate import choice, count, floats, number, output
 
 __all__ = ["nufft_precision_operator_from", "preload_inputs"]
@@ -85,8 +85,9 @@ def nufft_precision_operator_from(
         chunks = _chunks(k, step if show_progress else max(k, 1), show_progress, show_memory)
         return _sum_over(chunks, lambda lo, hi: _exact(noise[lo:hi], uv[lo:hi], ny, nx, sy, sx), (2 * ny, 2 * nx))
     eps = number(eps, "eps")
-    if not EPS_RANGE[0] <= eps <= EPS_RANGE[1]:
-        raise ValueError(f"eps must be in [{EPS_RANGE[0]:g}, {EPS_RANGE[1]:g}], got {eps!r}")
+    low, high = limits()["nufft_eps_min"], limits()["nufft_eps_max"]
+    if not low <= eps <= high:
+        raise ValueError(f"eps must be in [{low:g}, {high:g}], got {eps!r}")
     # Spacings read off a grid of offset coordinates carry their rounding (~1e-12 relative).
     if not math.isclose(sy, sx, rel_tol=1e-9, abs_tol=0.0):
         raise ValueError(f"method='nufft' needs square pixels: grid_radians_2d has spacings {sy!r} (y) and {sx!r} (x); "
@@ -134,7 +135,7 @@ def _positive(x, name: str) -> int:
 
 
 def _exact(noise, uv, ny, nx, sy, sx) -> np.ndarray:
-    out = output((2 * ny, 2 * nx), "the precision operator", temporaries=get_num_threads() + 1)
+    out = output((2 * ny, 2 * nx), "the precision operator", temporaries=cosine_grid_scratch())
     _swiftw.w_tilde_preload(out, noise, uv, ny, nx, sy, sx)
     return out
 
@@ -144,7 +145,7 @@ def _by_nufft(noise, uv, ny, nx, spacing, eps) -> np.ndarray:
     operator: ``P[dy, dx] = w_compact[dy, dx + n-1]`` for dy >= 0, ``w_compact[-dy, -dx + n-1]``
     (cos is even) for dy < 0."""
     n = max(ny, nx)
-    compact = output((n, 2 * n - 1), "w_compact", temporaries=(get_num_threads() + 2) * 16 * n * n / (n * (2 * n - 1)))
+    compact = output((n, 2 * n - 1), "w_compact", temporaries=nufft_scratch(16 * n * n, n * (2 * n - 1)))
     plan = nufft_plan(eps, n, n)
     _swiftw.w_compact_nufft(compact, noise, uv, plan.coefficients, plan.correction_x, plan.correction_y,
                             n, spacing * _ARCSEC_PER_RADIAN, plan.width, plan.rows, plan.cols)

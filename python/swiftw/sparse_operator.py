@@ -9,7 +9,8 @@ import numpy as np
 
 from . import _swiftw
 from ._threads import get_num_threads
-from ._validate import CURVATURE_SCRATCH, count, floats, indices, output
+from ._limits import limits
+from ._validate import count, floats, indices, output
 from .curvature import METHODS
 
 __all__ = ["InterferometerSparseOperator"]
@@ -93,7 +94,7 @@ class InterferometerSparseOperator:
         v = floats(vals, "vals", 1)
         if not r.shape == c.shape == v.shape:
             raise ValueError(f"rows, cols and vals have shapes {r.shape}, {c.shape}, {v.shape}: expected one length")
-        out = output((s, s), "the curvature matrix", temporaries=CURVATURE_SCRATCH)
+        out = output((s, s), "the curvature matrix", temporaries=limits()["curvature_scratch_per_output"])
         _swiftw.extent_operator_curvature(out, r, c, v, self._handle, s, METHODS[method])
         return out
 
