@@ -46,6 +46,7 @@ from .w_tilde import (
 )
 from .weighted_sum import _fma, fma, inplace_weighted_sum
 from .operator import CurvatureOperator
+from .inversion import InversionResult, reconstruction_positive_only_from
 from . import autoarray  # noqa: E402  (the production library's signatures)
 
 __version__ = "0.1.0"
@@ -53,6 +54,8 @@ __version__ = "0.1.0"
 __all__ = [
     "CurvatureOperator",
     "show_config",
+    "InversionResult",
+    "reconstruction_positive_only_from",
     "set_num_threads",
     "get_num_threads",
     "set_options",

@@ -103,11 +103,12 @@ def _cholesky(a: np.ndarray, name: str):
         raise ValueError(f"{name} is not positive definite") from None
 
 
-def _log_det_regularization(neighbors: np.ndarray, neighbors_sizes: np.ndarray, rows_end_at_sizes: bool) -> float:
-    """log det H (coefficient 1) by one Cholesky factorisation (LAPACK), banded where H's graph allows.
+def _log_det_regularization(neighbors: np.ndarray, neighbors_sizes: np.ndarray, rows_end_at_sizes: bool,
+                            coefficient: float = 1.0) -> float:
+    """log det H by one Cholesky factorisation (LAPACK), banded where H's graph allows.
 
-    H couples each source pixel with its neighbours only: ``H[i, i] = 1e-8 + sizes[i]``,
-    ``H[i, k] -= 1`` per listed neighbour. The determinant does not change under a symmetric
+    H couples each source pixel with its neighbours only: ``H[i, i] = 1e-8 + c^2 sizes[i]``,
+    ``H[i, k] -= c^2`` per listed neighbour (c the coefficient). The determinant does not change under a symmetric
     permutation, so the pixels are renumbered by reverse Cuthill-McKee when that narrows the
     band; a band of half-width b costs S b^2 (dpbtrf) instead of S^3 / 3 (dpotrf). The band is
     built from the neighbour lists (already validated in Swift), never from a dense H.
@@ -121,10 +122,11 @@ def _log_det_regularization(neighbors: np.ndarray, neighbors_sizes: np.ndarray, 
         valid = np.cumprod(neighbors >= 0, axis=1).astype(bool)
     rows, cols = np.nonzero(valid)
     partners = neighbors[rows, cols]
-    diagonal = 1e-8 + neighbors_sizes.astype(np.float64)
-    np.subtract.at(diagonal, rows[rows == partners], 1.0)
+    c2 = float(coefficient) ** 2
+    diagonal = 1e-8 + c2 * neighbors_sizes.astype(np.float64)
+    np.subtract.at(diagonal, rows[rows == partners], c2)
     pairs, counts = np.unique(rows[rows != partners] * pixels + partners[rows != partners], return_counts=True)
-    first, second, value = pairs // pixels, pairs % pixels, -counts.astype(np.float64)
+    first, second, value = pairs // pixels, pairs % pixels, -c2 * counts.astype(np.float64)
     position = np.arange(pixels)
     width = int(np.max(np.abs(first - second))) if pairs.size else 0
     if width > pixels // 8:
@@ -139,7 +141,7 @@ def _log_det_regularization(neighbors: np.ndarray, neighbors_sizes: np.ndarray, 
         if narrowed < width:
             position, width = renumbered, narrowed
     if width > pixels // 8:
-        h = _regularization(1.0, neighbors, neighbors_sizes, rows_end_at_sizes=rows_end_at_sizes)
+        h = _regularization(coefficient, neighbors, neighbors_sizes, rows_end_at_sizes=rows_end_at_sizes)
         return 2.0 * float(np.sum(np.log(np.diag(_cholesky(h, "regularization matrix H")[0]))))
     # Lower band of P H P^T: band[a - b, b] = H[i, k] for a = position[i] > b = position[k].
     band = np.zeros((width + 1, pixels))

@@ -34,7 +34,9 @@
     X(operator_release) \
     X(aa_direct_conv) \
     X(extent_operator_create) \
-    X(extent_operator_curvature)
+    X(extent_operator_curvature) \
+    X(set_lapack) \
+    X(positive_only)
 
 #define SWIFTW_DECLARE(name) \
     int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);

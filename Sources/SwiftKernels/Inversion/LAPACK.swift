@@ -1,0 +1,63 @@
+import SwiftwABI
+
+/// The dense factorisations swiftw borrows from the LAPACK/BLAS that SciPy already loaded.
+///
+/// Swift must not hand-write dense linear algebra (SPEC 3.6), and linking a second LAPACK would
+/// fight SciPy's over threads; so the Python package passes SciPy's own routine addresses once per
+/// process (`install`). Every wrapper below takes column-major storage with leading dimension `ld`.
+public enum LAPACK {
+    nonisolated(unsafe) static var potrf: swiftw_dpotrf_fn?
+    nonisolated(unsafe) static var potrs: swiftw_dpotrs_fn?
+    nonisolated(unsafe) static var trsm: swiftw_dtrsm_fn?
+    nonisolated(unsafe) static var syrk: swiftw_dsyrk_fn?
+
+    /// Installs the routines from their addresses (dpotrf, dpotrs, dtrsm, dsyrk), all non-zero.
+    public static func install(potrf a: Int, potrs b: Int, trsm c: Int, syrk d: Int) throws {
+        guard a != 0, b != 0, c != 0, d != 0 else { throw KernelError.value("a LAPACK routine address is 0") }
+        potrf = unsafeBitCast(UnsafeRawPointer(bitPattern: a)!, to: swiftw_dpotrf_fn.self)
+        potrs = unsafeBitCast(UnsafeRawPointer(bitPattern: b)!, to: swiftw_dpotrs_fn.self)
+        trsm = unsafeBitCast(UnsafeRawPointer(bitPattern: c)!, to: swiftw_dtrsm_fn.self)
+        syrk = unsafeBitCast(UnsafeRawPointer(bitPattern: d)!, to: swiftw_dsyrk_fn.self)
+    }
+
+    public static var installed: Bool { potrf != nil && potrs != nil && trsm != nil && syrk != nil }
+
+    static func require() throws {
+        guard installed else {
+            throw KernelError.value("LAPACK routines are not installed: import swiftw (it passes SciPy's) first")
+        }
+    }
+
+    /// Lower Cholesky factor of the n x n block at `a` in place; returns LAPACK's info (0, or the
+    /// order of the first leading minor that is not positive). Cost n^3 / 3.
+    static func choleskyLower(_ a: UnsafeMutablePointer<Double>, n: Int, ld: Int) -> Int {
+        var uplo = CChar(UInt8(ascii: "L")), n32 = Int32(n), ld32 = Int32(ld), info: Int32 = 0
+        potrf!(&uplo, &n32, a, &ld32, &info)
+        return Int(info)
+    }
+
+    /// b := A^-1 b with A's lower factor at `l`. Cost 2 n^2.
+    static func solveLower(_ l: UnsafeMutablePointer<Double>, n: Int, ld: Int, b: UnsafeMutablePointer<Double>) {
+        var uplo = CChar(UInt8(ascii: "L")), n32 = Int32(n), ld32 = Int32(ld), one: Int32 = 1
+        var ldb = Int32(max(n, 1)), info: Int32 = 0
+        potrs!(&uplo, &n32, &one, l, &ld32, b, &ldb, &info)
+    }
+
+    /// B (m x k) := B L^-T with L (k x k) lower triangular. Cost m k^2.
+    static func solveRightLowerTransposed(_ l: UnsafeMutablePointer<Double>, k: Int, ldl: Int,
+                                          b: UnsafeMutablePointer<Double>, m: Int, ldb: Int) {
+        var side = CChar(UInt8(ascii: "R")), uplo = CChar(UInt8(ascii: "L"))
+        var trans = CChar(UInt8(ascii: "T")), diag = CChar(UInt8(ascii: "N"))
+        var m32 = Int32(m), k32 = Int32(k), ldl32 = Int32(ldl), ldb32 = Int32(ldb), one = 1.0
+        trsm!(&side, &uplo, &trans, &diag, &m32, &k32, &one, l, &ldl32, b, &ldb32)
+    }
+
+    /// C (n x n, lower triangle) -= B B^T with B (n x k). Cost n^2 k.
+    static func subtractGram(_ b: UnsafeMutablePointer<Double>, n: Int, k: Int, ldb: Int,
+                             c: UnsafeMutablePointer<Double>, ldc: Int) {
+        var uplo = CChar(UInt8(ascii: "L")), trans = CChar(UInt8(ascii: "N"))
+        var n32 = Int32(n), k32 = Int32(k), ldb32 = Int32(ldb), ldc32 = Int32(ldc)
+        var alpha = -1.0, beta = 1.0
+        syrk!(&uplo, &trans, &n32, &k32, &alpha, b, &ldb32, &beta, c, &ldc32)
+    }
+}

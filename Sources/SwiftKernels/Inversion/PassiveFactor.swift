@@ -1,0 +1,74 @@
+import Glibc
+
+/// The lower Cholesky factor of A restricted to an ordered list of variables (a "passive set"),
+/// kept between calls so that a list sharing its first p entries with the last one re-factors
+/// only from p on.
+///
+/// With L11 the factor of the shared prefix, the rest is the right-looking completion
+///
+///     L21 = A21 L11^-T,    L22 L22^T = A22 - L21 L21^T
+///
+/// (dtrsm, dsyrk, dpotrf). Cost: m^3/3 - p^3/3 for a list of m entries of which p are kept, so a
+/// change near the end of the list is cheap, and appending the zero set to the final passive list
+/// gives det A from the passive factor at the cost of the Schur complement alone.
+struct PassiveFactor {
+    /// A (n x n, C order; symmetric, so any row is also a column).
+    let a: UnsafeBufferPointer<Double>
+    let n: Int
+    /// The factor, column-major with leading dimension n; columns 0..<list.count are valid.
+    let work: Buffer<Double>
+    private(set) var list: [Int] = []
+
+    init(a: UnsafeBufferPointer<Double>, n: Int) {
+        self.a = a
+        self.n = n
+        work = Buffer(uninitialized: max(n * n, 1))
+    }
+
+    /// Factors A over `variables` (in this order), re-using the factor of the longest prefix it
+    /// shares with the previous list. Throws if that block of A is not positive definite.
+    mutating func factor(_ variables: [Int]) throws {
+        var p = 0
+        let limit = min(list.count, variables.count)
+        while p < limit && list[p] == variables[p] { p += 1 }
+        try factor(variables, keeping: p)
+    }
+
+    /// As `factor(_:)`, keeping exactly the first p columns (which must match the last list's).
+    mutating func factor(_ variables: [Int], keeping p: Int) throws {
+        list = []  // invalid until the factorisation below succeeds
+        let m = variables.count
+        let w = work.pointer
+        // Gather: column j of the block is row variables[j] of A (A symmetric), rows max(j, p)..<m.
+        for j in 0..<m {
+            let row = a.baseAddress! + variables[j] * n
+            let column = w + j * n
+            for i in max(j, p)..<m { column[i] = row[variables[i]] }
+        }
+        if m > p {
+            if p > 0 {
+                LAPACK.solveRightLowerTransposed(w, k: p, ldl: n, b: w + p, m: m - p, ldb: n)
+                LAPACK.subtractGram(w + p, n: m - p, k: p, ldb: n, c: w + p + p * n, ldc: n)
+            }
+            let info = LAPACK.choleskyLower(w + p + p * n, n: m - p, ld: n)
+            guard info == 0 else {
+                throw KernelError.value("curvature_reg_matrix is not positive definite "
+                    + "(its Cholesky factorisation found a non-positive pivot)")
+            }
+        }
+        list = variables
+    }
+
+    /// b := A_LL^-1 b over the current list (b in list order). Cost 2 m^2.
+    func solve(_ b: UnsafeMutablePointer<Double>) {
+        guard !list.isEmpty else { return }
+        LAPACK.solveLower(work.pointer, n: list.count, ld: n, b: b)
+    }
+
+    /// log det of A over the current list: 2 sum log L_ii. Cost m.
+    var logDeterminant: Double {
+        var sum = 0.0
+        for i in 0..<list.count { sum += log(work.pointer[i * n + i]) }
+        return 2 * sum
+    }
+}
