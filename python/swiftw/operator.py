@@ -10,6 +10,7 @@ from ._options import method_of
 from ._limits import limits
 from ._validate import choice, floats, indices, output
 from .curvature import METHODS, _mapping, sparse_mapping_matrix_transpose_matmul
+from .inversion import MAX_ITERATIONS, InversionResult, inversion_from_parts
 from .likelihood import _log_likelihood_from_parts, _neighbours
 
 __all__ = ["CurvatureOperator"]
@@ -105,3 +106,37 @@ class CurvatureOperator:
                                   method=method)
         return _log_likelihood_from_parts(data, noise_map, f, data_vector, neighbors, neighbors_sizes,
                                           rows_end_at_sizes=False)
+
+    def inversion(
+        self,
+        dirty_image: np.ndarray,
+        data: np.ndarray,
+        noise_map: np.ndarray,
+        pix_indexes_for_sub_slim_index: np.ndarray,
+        pix_weights_for_sub_slim_index: np.ndarray,
+        neighbors: np.ndarray,
+        neighbors_sizes: np.ndarray,
+        *,
+        coefficient: float = 1.0,
+        positive_only: bool = True,
+        warm_start: np.ndarray | None = None,
+        max_iterations: int = MAX_ITERATIONS,
+        method: str = "auto",
+    ) -> InversionResult:
+        """The source reconstruction and the terms of its evidence (SPEC 3.8), F from this operator.
+
+        With ``A = F + H`` (H the constant regularisation of `coefficient`) and ``d = T^T dirty_image``,
+        the reconstruction is ``argmin_{s >= 0} 1/2 s^T A s - d^T s`` (``positive_only=False``:
+        ``A^-1 d``, and then ``log_evidence`` is `log_likelihood`'s value at coefficient 1).
+        `warm_start`, a previous reconstruction (e.g. the last sample's), seeds the zero set with its
+        zeros; the answer is the same. See `swiftw.inversion.InversionResult` for the terms.
+        """
+        d_img = floats(dirty_image, "dirty_image", 1)
+        *_, pixels = _neighbours(neighbors, neighbors_sizes)
+        data_vector = sparse_mapping_matrix_transpose_matmul(
+            d_img, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
+        f = self.curvature_matrix(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels,
+                                  method=method)
+        return inversion_from_parts(data, noise_map, f, data_vector, neighbors, neighbors_sizes,
+                                    coefficient=coefficient, positive_only=positive_only,
+                                    warm_start=warm_start, max_iterations=max_iterations)

@@ -97,7 +97,8 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
 
     var zeros = 0
     for v in 0..<n {
-        s[v] = passive[v] ? max(x[v], 0) : 0
+        // Clipped: an entry kept passive within its rounding tolerance may be a hair below 0.
+        s[v] = positiveOnly ? (passive[v] ? max(x[v], 0) : 0) : x[v]
         if s[v] == 0 { zeros += 1 }
     }
     if logDet.isNaN {
