@@ -3,21 +3,21 @@ import SwiftwABI
 
 // The positive-only inversion's entry points: installing SciPy's LAPACK and the solve.
 
-/// set_lapack(addresses): addresses (4,) int64 of dpotrf, dpotrs, dtrsm, dsyrk (SciPy's Cython
+/// set_lapack(addresses): addresses (5,) int64 of dpotrf, dpotrs, dtrsm, dsyrk, dgemm (SciPy's Cython
 /// LAPACK/BLAS, read from their PyCapsules in this process).
 @_cdecl("swiftw_set_lapack")
 public func swiftwSetLapack(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 1, what: "arrays")
-        let p = try args.indices(0, "addresses", shape: [4])
-        try LAPACK.install(potrf: Int(p[0]), potrs: Int(p[1]), trsm: Int(p[2]), syrk: Int(p[3]))
+        let p = try args.indices(0, "addresses", shape: [5])
+        try LAPACK.install(potrf: Int(p[0]), potrs: Int(p[1]), trsm: Int(p[2]), syrk: Int(p[3]), gemm: Int(p[4]))
     }
 }
 
-/// positive_only(out, info, curvature_reg_matrix, data_vector[, start]; positive_only, max_iterations):
+/// positive_only(out, info, curvature_reg_matrix, data_vector[, start]; positive_only, max_iterations[, strategy]):
 /// out (S,) the reconstruction; info (3,) := (log det A, iterations, zeros); start (S,) a previous
-/// solution whose zeros seed the zero set.
+/// solution whose zeros seed the zero set; strategy 0 auto, 1 passive set, 2 zero set.
 @_cdecl("swiftw_positive_only")
 public func swiftwPositiveOnly(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -27,6 +27,8 @@ public func swiftwPositiveOnly(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ n
         }
         let positiveOnly = try args.integer(0, "positive_only", atMost: 1) == 1
         let maxIterations = try args.integer(1, "max_iterations", atLeast: 1)
+        let strategy = args.numbers.count > 2
+            ? PositiveOnlyStrategy(rawValue: try args.integer(2, "strategy", atMost: 2))! : .auto
         let d = try args.doubles(3, "data_vector", shape: [nil])
         let s = d.count
         let matrix = try args.doubles(2, "curvature_reg_matrix", shape: [s, s])
@@ -37,7 +39,7 @@ public func swiftwPositiveOnly(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ n
         try checkSymmetricFinite(matrix, n: s, name: "curvature_reg_matrix")
         if let start { try checkFinite(start, name: "warm_start") }
         let outcome = try positiveOnlySolve(a: matrix, d: d, start: start, positiveOnly: positiveOnly,
-                                            maxIterations: maxIterations, out: out)
+                                            maxIterations: maxIterations, strategy: strategy, out: out)
         info[0] = outcome.logDeterminant
         info[1] = Double(outcome.iterations)
         info[2] = Double(outcome.zeros)

@@ -9,14 +9,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _swiftw
-from ._validate import complex_values, count, floats, number
+from ._validate import choice, complex_values, count, floats, number
 from .likelihood import _log_det_regularization, _neighbours, noise_normalization_complex_from
 
 __all__ = ["InversionResult", "reconstruction_positive_only_from"]
 
 # The routines the Swift solver calls, in the order `_swiftw.set_lapack` takes them.
 _LAPACK_ROUTINES = (("cython_lapack", "dpotrf"), ("cython_lapack", "dpotrs"),
-                    ("cython_blas", "dtrsm"), ("cython_blas", "dsyrk"))
+                    ("cython_blas", "dtrsm"), ("cython_blas", "dsyrk"),
+                    ("cython_blas", "dgemm"))
 _installed_in: int | None = None  # the process that installed them: a fork inherits valid addresses
 _install_lock = threading.Lock()
 
@@ -52,9 +53,16 @@ def _install_lapack() -> None:
         _installed_in = os.getpid()
 
 
+STRATEGIES = {"auto": 0, "passive_set": 1, "zero_set": 2}
+
+
 def _solve(data_vector, curvature_reg_matrix, *, positive_only: bool = True, warm_start=None,
-           max_iterations: int = MAX_ITERATIONS) -> tuple[np.ndarray, float, int, int]:
-    """(s, log det A, iterations, zeros) from the Swift solver; the arguments validated."""
+           max_iterations: int = MAX_ITERATIONS, strategy: str = "auto") -> tuple[np.ndarray, float, int, int]:
+    """(s, log det A, iterations, zeros) from the Swift solver; the arguments validated.
+
+    `strategy` says how each step's system is solved: "passive_set" (a Cholesky factor of A over
+    the passive set), "zero_set" (the capacitance identity on the factor of all of A) or "auto"
+    (the zero set while the first one holds at most 35% of the variables)."""
     _install_lapack()
     d = floats(data_vector, "data_vector", 1)
     a = floats(curvature_reg_matrix, "curvature_reg_matrix", 2)
@@ -72,7 +80,7 @@ def _solve(data_vector, curvature_reg_matrix, *, positive_only: bool = True, war
         if start.shape != d.shape:
             raise ValueError(f"warm_start has shape {start.shape}, expected {d.shape} (data_vector's)")
         arrays.append(start)
-    _swiftw.positive_only(*arrays, int(bool(positive_only)), limit)
+    _swiftw.positive_only(*arrays, int(bool(positive_only)), limit, STRATEGIES[choice(strategy, "strategy", tuple(STRATEGIES))])
     return out, float(info[0]), int(info[1]), int(info[2])
 
 

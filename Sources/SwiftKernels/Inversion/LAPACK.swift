@@ -10,17 +10,19 @@ public enum LAPACK {
     nonisolated(unsafe) static var potrs: swiftw_dpotrs_fn?
     nonisolated(unsafe) static var trsm: swiftw_dtrsm_fn?
     nonisolated(unsafe) static var syrk: swiftw_dsyrk_fn?
+    nonisolated(unsafe) static var gemm: swiftw_dgemm_fn?
 
-    /// Installs the routines from their addresses (dpotrf, dpotrs, dtrsm, dsyrk), all non-zero.
-    public static func install(potrf a: Int, potrs b: Int, trsm c: Int, syrk d: Int) throws {
-        guard a != 0, b != 0, c != 0, d != 0 else { throw KernelError.value("a LAPACK routine address is 0") }
+    /// Installs the routines from their addresses (dpotrf, dpotrs, dtrsm, dsyrk, dgemm), all non-zero.
+    public static func install(potrf a: Int, potrs b: Int, trsm c: Int, syrk d: Int, gemm e: Int) throws {
+        guard a != 0, b != 0, c != 0, d != 0, e != 0 else { throw KernelError.value("a LAPACK routine address is 0") }
         potrf = unsafeBitCast(UnsafeRawPointer(bitPattern: a)!, to: swiftw_dpotrf_fn.self)
         potrs = unsafeBitCast(UnsafeRawPointer(bitPattern: b)!, to: swiftw_dpotrs_fn.self)
         trsm = unsafeBitCast(UnsafeRawPointer(bitPattern: c)!, to: swiftw_dtrsm_fn.self)
         syrk = unsafeBitCast(UnsafeRawPointer(bitPattern: d)!, to: swiftw_dsyrk_fn.self)
+        gemm = unsafeBitCast(UnsafeRawPointer(bitPattern: e)!, to: swiftw_dgemm_fn.self)
     }
 
-    public static var installed: Bool { potrf != nil && potrs != nil && trsm != nil && syrk != nil }
+    public static var installed: Bool { potrf != nil && potrs != nil && trsm != nil && syrk != nil && gemm != nil }
 
     static func require() throws {
         guard installed else {
@@ -59,5 +61,23 @@ public enum LAPACK {
         var n32 = Int32(n), k32 = Int32(k), ldb32 = Int32(ldb), ldc32 = Int32(ldc)
         var alpha = -1.0, beta = 1.0
         syrk!(&uplo, &trans, &n32, &k32, &alpha, b, &ldb32, &beta, c, &ldc32)
+    }
+
+    /// B (m x k) := L^-1 B (`transposed`: L^-T B) with L (m x m) lower triangular. Cost m^2 k.
+    static func solveLeftLower(_ l: UnsafeMutablePointer<Double>, m: Int, ldl: Int, transposed: Bool,
+                               b: UnsafeMutablePointer<Double>, k: Int, ldb: Int) {
+        var side = CChar(UInt8(ascii: "L")), uplo = CChar(UInt8(ascii: "L"))
+        var trans = CChar(UInt8(ascii: transposed ? "T" : "N")), diag = CChar(UInt8(ascii: "N"))
+        var m32 = Int32(m), k32 = Int32(k), ldl32 = Int32(ldl), ldb32 = Int32(ldb), one = 1.0
+        trsm!(&side, &uplo, &trans, &diag, &m32, &k32, &one, l, &ldl32, b, &ldb32)
+    }
+
+    /// C (m x k) := A^T B with A (r x m), B (r x k). Cost 2 r m k.
+    static func innerProducts(_ a: UnsafeMutablePointer<Double>, lda: Int, _ b: UnsafeMutablePointer<Double>, ldb: Int,
+                              rows r: Int, m: Int, k: Int, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        var ta = CChar(UInt8(ascii: "T")), tb = CChar(UInt8(ascii: "N"))
+        var m32 = Int32(m), k32 = Int32(k), r32 = Int32(r), lda32 = Int32(lda), ldb32 = Int32(ldb), ldc32 = Int32(ldc)
+        var one = 1.0, zero = 0.0
+        gemm!(&ta, &tb, &m32, &k32, &r32, &one, a, &lda32, b, &ldb32, &zero, c, &ldc32)
     }
 }

@@ -9,8 +9,7 @@ import Glibc
 ///     L21 = A21 L11^-T,    L22 L22^T = A22 - L21 L21^T
 ///
 /// (dtrsm, dsyrk, dpotrf). Cost: m^3/3 - p^3/3 for a list of m entries of which p are kept, so a
-/// change near the end of the list is cheap, and appending the zero set to the final passive list
-/// gives det A from the passive factor at the cost of the Schur complement alone.
+/// change near the end of the list is cheap.
 struct PassiveFactor {
     /// A (n x n, C order; symmetric, so any row is also a column).
     let a: UnsafeBufferPointer<Double>
@@ -34,8 +33,7 @@ struct PassiveFactor {
         try factor(variables, keeping: p)
     }
 
-    /// As `factor(_:)`, keeping exactly the first p columns (which must match the last list's).
-    mutating func factor(_ variables: [Int], keeping p: Int) throws {
+    private mutating func factor(_ variables: [Int], keeping p: Int) throws {
         list = []  // invalid until the factorisation below succeeds
         let m = variables.count
         let w = work.pointer

@@ -10,6 +10,20 @@ public struct PositiveOnlyOutcome: Equatable {
     public var zeros: Int
 }
 
+/// How `positiveOnlySolve` solves each step's system (see there).
+public enum PositiveOnlyStrategy: Int {
+    /// The zero-set solver while the first zero set is at most `zeroSetLimit` of the variables.
+    case auto = 0
+    /// A Cholesky factor of A over the passive set, re-used over the shared prefix.
+    case passiveSet = 1
+    /// The capacitance identity on the factor of all of A.
+    case zeroSet = 2
+
+    /// Above this fraction of variables in the first zero set, the passive-set factor is cheaper
+    /// (zero set: ~ z + 3 z^2 Cholesky-of-A units for a fraction z; passive set: ~ (1 - z)^3 per step).
+    static let zeroSetLimit = 0.35
+}
+
 /// The positive-only reconstruction: for A (n x n) symmetric positive definite and d (n),
 ///
 ///     s = argmin_{s >= 0} 1/2 s^T A s - d^T s,
@@ -21,91 +35,91 @@ public struct PositiveOnlyOutcome: Equatable {
 /// shrinking the number of such variables for three steps, move only the one of largest index
 /// (Murty's rule, which terminates).
 ///
-/// Cold, the first passive set is all of A: that factor gives log det A and the unconstrained
-/// solution, whose signs seed the next set (as fnnls does). Warm (`start` = a previous solution),
-/// the first passive set is where `start > 0`, and log det A comes at the end from the last passive
-/// factor and the Schur complement over the zero set. Variables are kept in one order (by the
-/// seed's value, largest first) so consecutive passive sets share a long prefix, whose factor is
-/// kept (`PassiveFactor`).
+/// First, one Cholesky factor of all of A (in the order of a guess at s, see below) gives
+/// log det A and the unconstrained u = A^-1 d; the
+/// first passive set is where u > 0 (as fnnls seeds it), or where `start` > 0 (a warm start from
+/// a previous solution). Each step's system is then solved by `ZeroSetSolver` on that same factor
+/// (cheap while Z is small) or by a factor of A_PP (`PassiveFactor`, variables kept in the order
+/// of the seed's values so consecutive passive sets share a prefix whose factor is kept).
 ///
-/// Cost: per step a Cholesky of the changed tail of A_PP (at most |P|^3 / 3) and |Z| n for the
-/// gradient; cold adds one Cholesky of A (n^3 / 3), warm the Schur complement ((n^3 - |P|^3) / 3).
+/// Cost: n^3 / 3 for the factor of A; then per step either a Cholesky of G_ZZ (|Z|^3 / 3, plus
+/// |Z| n^2 / 3 + |Z|^2 n once per variable that ever enters Z) or of the changed tail of A_PP
+/// (at most |P|^3 / 3); and |Z| n for the gradient.
 ///
 /// - Parameters:
 ///   - positiveOnly: false returns the unconstrained A^-1 d (one factorisation).
-///   - maxIterations: the bound on passive-set solves; reaching it throws.
+///   - maxIterations: the bound on solves (the unconstrained one included); reaching it throws.
 /// - Throws: `KernelError.value` if A is not positive definite or the bound is reached.
 public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer<Double>,
                               start: UnsafeBufferPointer<Double>?, positiveOnly: Bool, maxIterations: Int,
+                              strategy: PositiveOnlyStrategy = .auto,
                               out s: UnsafeMutableBufferPointer<Double>) throws -> PositiveOnlyOutcome {
     try LAPACK.require()
     let n = d.count
+    // A's factor is taken in the order of a guess at s, largest first (the warm start, or the
+    // Jacobi estimate d_i / A_ii), so the zero set tends to sit at its end, where the zero-set
+    // solver's columns are cheap; the order changes neither log det A nor the answer.
+    let guess = start.map(Array.init) ?? (0..<n).map { d[$0] / a[$0 * n + $0] }
+    let factorOrder = guess.withUnsafeBufferPointer(descendingOrder)
     var factor = PassiveFactor(a: a, n: n)
-    var x = [Double](repeating: 0, count: n)   // the current iterate, by variable
-    var rhs = [Double](repeating: 0, count: n) // scratch, in passive-list order
-    // Cold: everything passive first, in natural order; warm: passive where the start is positive.
-    var passive = start.map { $0.map { $0 > 0 } } ?? [Bool](repeating: true, count: n)
-    var order = start.map(descendingOrder) ?? Array(0..<n)
-    var logDet = Double.nan
-    var iterations = 0
+    try factor.factor(factorOrder)
+    let logDet = factor.logDeterminant
+    var uOrdered = factorOrder.map { d[$0] }
+    uOrdered.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
+    var u = [Double](repeating: 0, count: n)
+    for (k, v) in factorOrder.enumerated() { u[v] = uOrdered[k] }
+    var iterations = 1
+    if !positiveOnly || n == 0 {
+        for v in 0..<n { s[v] = u[v] }
+        return PositiveOnlyOutcome(logDeterminant: logDet, iterations: 1, zeros: u.filter { $0 == 0 }.count)
+    }
 
-    /// Solves the system over the passive variables in `order` (setting x, zero on Z).
-    func solvePassive(_ passive: [Bool]) throws {
-        let list = order.filter { passive[$0] }
-        try factor.factor(list)
-        for (k, v) in list.enumerated() { rhs[k] = d[v] }
-        rhs.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
-        for v in 0..<n { x[v] = 0 }
-        for (k, v) in list.enumerated() { x[v] = rhs[k] }
+    let seed = start.map(Array.init) ?? u
+    var passive = seed.map { $0 > 0 }
+    let firstZeros = Double(passive.filter { !$0 }.count) / Double(n)
+    let useZeroSet = strategy == .zeroSet
+        || (strategy == .auto && firstZeros <= PositiveOnlyStrategy.zeroSetLimit)
+    let order = seed.withUnsafeBufferPointer(descendingOrder)
+    var zeroSolver = useZeroSet ? ZeroSetSolver(factor: factor.work.pointer, n: n, unconstrained: uOrdered) : nil
+    var x = [Double](repeating: 0, count: n)
+    var rhs = [Double](repeating: 0, count: n)
+    var smallest = Int.max, fullExchanges = 3
+    while !Interrupt.requested {
+        guard iterations < maxIterations else {
+            throw KernelError.value("the positive-only solve did not converge in max_iterations = \(maxIterations) "
+                + "solves (the unconstrained one included)")
+        }
+        if zeroSolver != nil {
+            // The solver works in the factor's order: position k holds variable factorOrder[k].
+            let ordered = try zeroSolver!.solve((0..<n).filter { !passive[factorOrder[$0]] }).s
+            for (k, v) in factorOrder.enumerated() { x[v] = ordered[k] }
+        } else {
+            let list = order.filter { passive[$0] }
+            try factor.factor(list)
+            for (k, v) in list.enumerated() { rhs[k] = d[v] }
+            rhs.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
+            for v in 0..<n { x[v] = 0 }
+            for (k, v) in list.enumerated() { x[v] = rhs[k] }
+        }
         iterations += 1
-    }
-
-    if start == nil {
-        try solvePassive(passive)
-        logDet = factor.logDeterminant
-        if positiveOnly { order = x.withUnsafeBufferPointer(descendingOrder) }
-    }
-
-    if positiveOnly {
-        var smallest = Int.max, fullExchanges = 3
-        var first = start != nil
-        while !Interrupt.requested {
-            if first {
-                first = false
-            } else {
-                let breaking = violations(a: a, d: d, x: x, passive: passive)
-                if breaking.isEmpty { break }
-                guard iterations < maxIterations else {
-                    throw KernelError.value("the positive-only solve did not converge in max_iterations = "
-                        + "\(maxIterations) passive-set solves (\(breaking.count) variables still break the KKT conditions)")
-                }
-                if breaking.count < smallest {
-                    smallest = breaking.count
-                    fullExchanges = 3
-                    for v in breaking { passive[v].toggle() }
-                } else if fullExchanges > 0 {
-                    fullExchanges -= 1
-                    for v in breaking { passive[v].toggle() }
-                } else {
-                    passive[breaking.max()!].toggle()
-                }
-            }
-            try solvePassive(passive)
+        let breaking = violations(a: a, d: d, x: x, passive: passive)
+        if breaking.isEmpty { break }
+        if breaking.count < smallest {
+            smallest = breaking.count
+            fullExchanges = 3
+            for v in breaking { passive[v].toggle() }
+        } else if fullExchanges > 0 {
+            fullExchanges -= 1
+            for v in breaking { passive[v].toggle() }
+        } else {
+            passive[breaking.max()!].toggle()
         }
     }
-    if Interrupt.requested { return PositiveOnlyOutcome(logDeterminant: .nan, iterations: iterations, zeros: 0) }
-
     var zeros = 0
     for v in 0..<n {
         // Clipped: an entry kept passive within its rounding tolerance may be a hair below 0.
-        s[v] = positiveOnly ? (passive[v] ? max(x[v], 0) : 0) : x[v]
+        s[v] = passive[v] ? max(x[v], 0) : 0
         if s[v] == 0 { zeros += 1 }
-    }
-    if logDet.isNaN {
-        // Warm: complete the last passive factor with the zero set (the Schur complement over Z).
-        let kept = factor.list.count
-        try factor.factor(factor.list + order.filter { !passive[$0] }, keeping: kept)
-        logDet = factor.logDeterminant
     }
     return PositiveOnlyOutcome(logDeterminant: logDet, iterations: iterations, zeros: zeros)
 }

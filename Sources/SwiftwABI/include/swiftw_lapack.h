@@ -19,4 +19,9 @@ typedef void (*swiftw_dtrsm_fn)(char *side, char *uplo, char *transa, char *diag
 typedef void (*swiftw_dsyrk_fn)(char *uplo, char *trans, int *n, int *k, double *alpha,
                                 double *a, int *lda, double *beta, double *c, int *ldc);
 
+/* C := alpha op(A) op(B) + beta C. */
+typedef void (*swiftw_dgemm_fn)(char *transa, char *transb, int *m, int *n, int *k, double *alpha,
+                                double *a, int *lda, double *b, int *ldb, double *beta, double *c,
+                                int *ldc);
+
 #endif
