@@ -256,3 +256,22 @@ def test_inversion_warm_start(rng):
         assert getattr(warm, name) == pytest.approx(getattr(cold, name), rel=1e-10, abs=1e-8), name
     with pytest.raises(TypeError, match="coefficient"):
         op.inversion(*_args(p), coefficient="x")
+
+
+def test_benchmark_observation_is_consistent():
+    """The benchmark's simulated observation (bench/inversion.py), at a small size: its dirty image
+    is consistent with W, so the evidence's chi-squared equals the direct sum over visibilities
+    of |data - model|^2 / sigma^2 for the reconstruction's model visibilities."""
+    from bench.harness import problem_for
+    from bench.inversion import Observation
+
+    obs = Observation(problem_for("curvature_matrix", "ci"), pixels=60)
+    op = swiftw.CurvatureOperator(obs.base.w_compact, obs.base.native_index_for_slim_index)
+    result = op.inversion(*obs.arguments(), coefficient=0.5)
+    dirty, data, noise, idx, wts, *_ = obs.arguments()
+    image = np.sum(wts * result.reconstruction[idx], axis=1)
+    grid, uv = obs.base.grid_radians_slim, obs.base.uv_wavelengths
+    model = image @ np.exp(-2j * np.pi * (grid[:, 1:2] * uv[None, :, 0] + grid[:, 0:1] * uv[None, :, 1]))
+    direct = float(np.sum(((data - model).real / noise.real) ** 2 + ((data - model).imag / noise.imag) ** 2))
+    assert result.chi_squared == pytest.approx(direct, rel=1e-9)
+    assert 0 < result.zeros < 60 and np.all(result.reconstruction >= 0)

@@ -8,7 +8,8 @@ import Glibc
 /// so s_Z = 0, the gradient is exactly zero off Z and lambda on Z. A column of X is computed once,
 /// the first time its variable enters Z (L^-1 e_z is zero above row z, so columns are solved in
 /// blocks sorted by z, each from its first row: (n - z)^2 per column), and so is its row of G;
-/// a step then costs a Cholesky of G_ZZ (|Z|^3 / 3) and 2 n^2 + 2 n |Z|. Cheap when Z is small
+/// a step then costs a Cholesky of G_ZZ (at most |Z|^3 / 3; only the part after the prefix it
+/// shares with the last zero set) and 2 n^2 + 2 n |Z|. Cheap when Z is small
 /// against n, and cheaper still when Z sits late in the factor's order: a variable at position z
 /// costs (n - z)^2 + |Z| (n - z) once.
 struct ZeroSetSolver {
@@ -23,7 +24,7 @@ struct ZeroSetSolver {
     private var slots = 0
     private let x: Buffer<Double>        // n x n: column `slot` is L^-1 e_z
     private let gram: Buffer<Double>     // n x n: G between slots (both triangles)
-    private let scratch: Buffer<Double>  // n x n: G_ZZ and its factor
+    private var gramFactor: PassiveFactor  // the factor of G_ZZ
 
     static let block = 64
 
@@ -34,7 +35,7 @@ struct ZeroSetSolver {
         slotOf = [Int](repeating: -1, count: n)
         x = Buffer(uninitialized: max(n * n, 1))
         gram = Buffer(uninitialized: max(n * n, 1))
-        scratch = Buffer(uninitialized: max(n * n, 1))
+        gramFactor = PassiveFactor(a: gram.buffer, n: n)
     }
 
     /// Computes X's columns and G's rows for the variables of `zeroSet` not seen before.
@@ -70,24 +71,25 @@ struct ZeroSetSolver {
         }
     }
 
-    /// s (by variable) and lambda (by position in `zeroSet`) for the zero set `zeroSet`.
+    /// s (by variable) and lambda (in slot order) for the zero set `zeroSet`.
     /// - Throws: `KernelError.value` if G_ZZ is numerically singular (A is too ill-conditioned).
     mutating func solve(_ zeroSet: [Int]) throws -> (s: [Double], lambda: [Double]) {
         var s = u
         let k = zeroSet.count
         guard k > 0 else { return (s, []) }
         extend(zeroSet)
-        let slot = zeroSet.map { slotOf[$0] }
-        let c = scratch.pointer
-        for j in 0..<k {
-            for i in j..<k { c[i + j * k] = gram.pointer[slot[i] + slot[j] * n] }
-        }
-        guard LAPACK.choleskyLower(c, n: k, ld: k) == 0 else {
+        // Z in slot order: a variable new to Z has the newest slot, so consecutive zero sets
+        // share a prefix, whose factor of G_ZZ is kept.
+        let members = zeroSet.sorted { slotOf[$0] < slotOf[$1] }
+        do {
+            try gramFactor.factor(members.map { slotOf[$0] })
+        } catch {
             throw KernelError.value("curvature_reg_matrix is too ill-conditioned for the positive-only solve "
                 + "(its inverse restricted to the zero set is not numerically positive definite)")
         }
-        var lambda = zeroSet.map { -u[$0] }
-        lambda.withUnsafeMutableBufferPointer { LAPACK.solveLower(c, n: k, ld: k, b: $0.baseAddress!) }
+        var lambda = members.map { -u[$0] }
+        lambda.withUnsafeMutableBufferPointer { gramFactor.solve($0.baseAddress!) }
+        let slot = members.map { slotOf[$0] }
         // s = u + L^-T (X_Z lambda)
         var v = [Double](repeating: 0, count: n)
         v.withUnsafeMutableBufferPointer { w in
