@@ -385,7 +385,7 @@ _OPERATORS = {}
 
 
 @pytest.mark.skipif(not hasattr(swiftw, "CurvatureOperator"), reason="no CurvatureOperator")
-@pytest.mark.parametrize("method_name", ["curvature_matrix", "costs", "log_likelihood"])
+@pytest.mark.parametrize("method_name", ["curvature_matrix", "costs", "log_likelihood", "inversion"])
 @FUZZ
 @given(data=st.data())
 def test_fuzz_curvature_operator_methods(bases, method_name, data):

@@ -46,7 +46,7 @@ from .w_tilde import (
 )
 from .weighted_sum import _fma, fma, inplace_weighted_sum
 from .operator import CurvatureOperator
-from .inversion import InversionResult, reconstruction_positive_only_from
+from .inversion import reconstruction_positive_only_from
 from . import autoarray  # noqa: E402  (the production library's signatures)
 
 __version__ = "0.1.0"
@@ -54,7 +54,6 @@ __version__ = "0.1.0"
 __all__ = [
     "CurvatureOperator",
     "show_config",
-    "InversionResult",
     "reconstruction_positive_only_from",
     "set_num_threads",
     "get_num_threads",

@@ -90,7 +90,9 @@ def reconstruction_positive_only_from(data_vector: np.ndarray, curvature_reg_mat
     ``s = argmin_{s >= 0} 1/2 s^T A s - d^T s`` for ``A = curvature_reg_matrix`` symmetric positive
     definite and ``d = data_vector``: the unique s with ``s >= 0``, ``g = A s - d >= 0`` and
     ``s_i g_i = 0``. Block principal pivoting in Swift, seeded by the unconstrained solution's
-    signs, with LAPACK Cholesky factors of the passive set (SciPy's), without the GIL.
+    signs: one LAPACK Cholesky factor of A (SciPy's), then each step's system solved on it by the
+    capacitance identity over the zero set (or, when that set is large, by a factor of A over the
+    passive set), all without the GIL. Costs about 1.5-3 Cholesky factorisations of A.
 
     Parameters
     ----------

@@ -84,6 +84,14 @@ class CurvatureOperator:
         _swiftw.operator_costs(out, idx, w, self._handle, s)
         return {"direct": float(out[0]), "fft": float(out[1])}
 
+    def _curvature_and_data_vector(self, dirty_image, pix_indexes, pix_weights, neighbors, neighbors_sizes,
+                                   method: str) -> tuple[np.ndarray, np.ndarray]:
+        """(F, d = T^T dirty_image) for the likelihood and the inversion."""
+        d_img = floats(dirty_image, "dirty_image", 1)
+        *_, pixels = _neighbours(neighbors, neighbors_sizes)
+        data_vector = sparse_mapping_matrix_transpose_matmul(d_img, pix_indexes, pix_weights, pixels)
+        return self.curvature_matrix(pix_indexes, pix_weights, pixels, method=method), data_vector
+
     def log_likelihood(
         self,
         dirty_image: np.ndarray,
@@ -98,12 +106,9 @@ class CurvatureOperator:
     ) -> float:
         """The log-likelihood of `log_likelihood_function_via_w_compact_from`, with F from this
         operator: ``-0.5 (chi.chi - s.d + log det (F + H) - log det H + noise_normalization)``."""
-        d_img = floats(dirty_image, "dirty_image", 1)
-        *_, pixels = _neighbours(neighbors, neighbors_sizes)
-        data_vector = sparse_mapping_matrix_transpose_matmul(
-            d_img, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-        f = self.curvature_matrix(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels,
-                                  method=method)
+        f, data_vector = self._curvature_and_data_vector(
+            dirty_image, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, neighbors, neighbors_sizes,
+            method)
         return _log_likelihood_from_parts(data, noise_map, f, data_vector, neighbors, neighbors_sizes,
                                           rows_end_at_sizes=False)
 
@@ -129,14 +134,13 @@ class CurvatureOperator:
         the reconstruction is ``argmin_{s >= 0} 1/2 s^T A s - d^T s`` (``positive_only=False``:
         ``A^-1 d``, and then ``log_evidence`` is `log_likelihood`'s value at coefficient 1).
         `warm_start`, a previous reconstruction (e.g. the last sample's), seeds the zero set with its
-        zeros; the answer is the same. See `swiftw.inversion.InversionResult` for the terms.
+        zeros and orders the factorisation by its values; the answer is the same, often sooner.
+        `max_iterations` bounds the solves (ValueError beyond). See `swiftw.inversion.InversionResult`
+        for the terms.
         """
-        d_img = floats(dirty_image, "dirty_image", 1)
-        *_, pixels = _neighbours(neighbors, neighbors_sizes)
-        data_vector = sparse_mapping_matrix_transpose_matmul(
-            d_img, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels)
-        f = self.curvature_matrix(pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels,
-                                  method=method)
+        f, data_vector = self._curvature_and_data_vector(
+            dirty_image, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, neighbors, neighbors_sizes,
+            method)
         return inversion_from_parts(data, noise_map, f, data_vector, neighbors, neighbors_sizes,
                                     coefficient=coefficient, positive_only=positive_only,
                                     warm_start=warm_start, max_iterations=max_iterations)
