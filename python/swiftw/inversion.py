@@ -62,7 +62,7 @@ def _solve(data_vector, curvature_reg_matrix, *, positive_only: bool = True, war
 
     `strategy` says how each step's system is solved: "passive_set" (a Cholesky factor of A over
     the passive set), "zero_set" (the capacitance identity on the factor of all of A) or "auto"
-    (the zero set while the first one holds at most 35% of the variables)."""
+    (the zero set while the first one holds at most half of the variables)."""
     _install_lapack()
     d = floats(data_vector, "data_vector", 1)
     a = floats(curvature_reg_matrix, "curvature_reg_matrix", 2)
