@@ -1,0 +1,61 @@
+import XCTest
+@testable import SwiftKernels
+
+/// The parts of the positive-only solve that need no LAPACK (the solve itself is tested from
+/// Python, where SciPy's LAPACK is installed): the input checks and the seed order.
+final class InversionTests: XCTestCase {
+    private func symmetric(_ n: Int, rng: inout Generator) -> [Double] {
+        var a = [Double](repeating: 0, count: n * n)
+        for i in 0..<n {
+            for j in 0...i {
+                let v = rng.uniform(-1, 1) + (i == j ? Double(n) : 0)
+                a[i * n + j] = v
+                a[j * n + i] = v
+            }
+        }
+        return a
+    }
+
+    private func message(_ body: () throws -> Void) -> String? {
+        do { try body() } catch let KernelError.value(m) { return m } catch { return "\(error)" }
+        return nil
+    }
+
+    func testSymmetricFiniteAcceptsAndNames() {
+        var rng = Generator()
+        let n = 131  // more than two 64-wide tiles
+        var a = symmetric(n, rng: &rng)
+        XCTAssertNil(message { try a.withUnsafeBufferPointer { try checkSymmetricFinite($0, n: n, name: "A") } })
+        a[100 * n + 7] += 1e-3
+        let asymmetric = message { try a.withUnsafeBufferPointer { try checkSymmetricFinite($0, n: n, name: "A") } }
+        XCTAssertEqual(asymmetric?.hasPrefix("A is not symmetric: [100, 7]"), true, asymmetric ?? "no error")
+        a[100 * n + 7] = a[7 * n + 100]
+        a[7 * n + 100] = .nan
+        let nan = message { try a.withUnsafeBufferPointer { try checkSymmetricFinite($0, n: n, name: "A") } }
+        XCTAssertEqual(nan, "A[7, 100] is nan (not finite)")
+        let vector = [1.0, -.infinity]
+        let inf = message { try vector.withUnsafeBufferPointer { try checkFinite($0, name: "d") } }
+        XCTAssertEqual(inf, "d[1] is -inf (not finite)")
+    }
+
+    func testDescendingOrderIsStable() {
+        let values = [0.5, 2.0, -1.0, 2.0, 0.0]
+        XCTAssertEqual(values.withUnsafeBufferPointer(descendingOrder), [1, 3, 0, 4, 2])
+    }
+
+    func testSolveWithoutLAPACKSaysSo() throws {
+        try XCTSkipIf(LAPACK.installed, "LAPACK was installed by another test")
+        let a = [2.0], d = [1.0]
+        var s = [0.0]
+        let m = message {
+            _ = try a.withUnsafeBufferPointer { a in
+                try d.withUnsafeBufferPointer { d in
+                    try s.withUnsafeMutableBufferPointer { s in
+                        try positiveOnlySolve(a: a, d: d, start: nil, positiveOnly: true, maxIterations: 10, out: s)
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(m?.hasPrefix("LAPACK routines are not installed"), true, m ?? "no error")
+    }
+}
