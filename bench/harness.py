@@ -766,7 +766,7 @@ GROUPS["curvature_extent"] = Group(
     _f_text, _max_abs, 1e-9, scale_name="max|F|",
     impls=(
         Impl("numpy (rfft2 convolution)", "numpy",
-             _pure(numpy_kernels.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
+             _pure(numpy_reference.curvature_matrix_via_w_compact_sparse_mapping_matrix_from, *_F_COMPACT_ARGS,
                    method="fft"), seconds=_fft_cost),
         Impl("swiftw (swiftw.autoarray.curvature_direct_conv)", "swiftw", _extent_run(swiftw.autoarray.curvature_direct_conv)),
         Impl("numba (direct extent-grid convolution, serial)", "numba", _extent_run(numba_kernels.curvature_direct_conv),
