@@ -84,6 +84,7 @@ SPEC_PARAMS = {
     "curvature_matrix_via_w_compact_sparse_mapping_matrix_direct_from": ["w_compact", NAT, IDX, WTS, "pixels"],
     "constant_regularization_matrix_from": ["coefficient", "neighbors", "neighbors_sizes"],
     "reconstruction_positive_negative_from": ["data_vector", "curvature_reg_matrix"],
+    "reconstruction_positive_only_from": ["data_vector", "curvature_reg_matrix"],
     "noise_normalization_complex_from": ["noise_map"],
     "log_likelihood_function_via_w_tilde_from": ["dirty_image", "data", "noise_map", "w_tilde", IDX, WTS, "neighbors", "neighbors_sizes"],
     "log_likelihood_function_via_w_compact_from": ["dirty_image", "data", "noise_map", "w_compact", NAT, IDX, WTS, "neighbors", "neighbors_sizes"],
