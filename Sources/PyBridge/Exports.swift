@@ -221,6 +221,31 @@ public func swiftwWTildeDataLattice(_ a: ArrayList, _ na: Int64, _ x: NumberList
     }
 }
 
+/// The lattice and NUFFT plan of a lattice sum by NUFFT: arrays (lattice (M, 2) at 4, coefficients,
+/// correction_x, correction_y), numbers (rows, cols, y0, x0, spacing, width, fine rows, fine cols), checked.
+private func latticeSum(_ args: Arguments) throws -> LatticeSum {
+    let rows = try args.integer(0, "rows", atLeast: 1, atMost: 1 << 16)
+    let cols = try args.integer(1, "cols", atLeast: 1, atMost: 1 << 16)
+    let pairs = try args.indices(4, "lattice", shape: [nil, 2])
+    let native = try NativeIndices(pairs, gridRows: rows, gridCols: cols, name: "lattice")
+    let width = try args.integer(5, "width", atLeast: 2, atMost: 16)
+    let fineRows = try fineGrid(try args.integer(6, "fine rows", atMost: 1 << 16), "fine rows", width: width)
+    let fineCols = try fineGrid(try args.integer(7, "fine cols", atMost: 1 << 16), "fine cols", width: width)
+    guard fineRows >= rows, fineCols >= cols else {
+        throw KernelError.value("fine grid (\(fineRows), \(fineCols)) smaller than the lattice (\(rows), \(cols))")
+    }
+    let kernel = try spreadKernel(args, 5, width: width)
+    let modesX = cols - cols / 2, modesY = rows - rows / 2
+    let correctionX = try args.doubles(6, "correction_x", shape: [nil])
+    let correctionY = try args.doubles(7, "correction_y", shape: [nil])
+    guard correctionX.count > modesX, correctionY.count > modesY else {
+        throw KernelError.value("corrections too short for the lattice")
+    }
+    return LatticeSum(native: native, boxRows: rows, boxCols: cols, y0: try args.number(2, "y0"),
+                      x0: try args.number(3, "x0"), spacing: try args.number(4, "spacing"), kernel: kernel,
+                      rows: fineRows, cols: fineCols, correctionX: correctionX, correctionY: correctionY)
+}
+
 /// w_tilde_data_interferometer_from(..., method="nufft") on a lattice: arrays (out,
 /// visibilities_real, noise_map_real, uv_wavelengths, lattice (M, 2), coefficients, correction_x,
 /// correction_y), numbers (rows, cols, y0, x0, spacing, width, fine rows, fine cols).
@@ -230,28 +255,27 @@ public func swiftwWTildeDataNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, 
     report(status) {
         let args = Arguments(a, na, x, nx)
         let (vis, noise, uv) = try visibilityArrays(args, arrays: 8)
-        let rows = try args.integer(0, "rows", atLeast: 1, atMost: 1 << 16)
-        let cols = try args.integer(1, "cols", atLeast: 1, atMost: 1 << 16)
-        let pairs = try args.indices(4, "lattice", shape: [nil, 2])
-        let native = try NativeIndices(pairs, gridRows: rows, gridCols: cols, name: "lattice")
-        let width = try args.integer(5, "width", atLeast: 2, atMost: 16)
-        let fineRows = try fineGrid(try args.integer(6, "fine rows", atMost: 1 << 16), "fine rows", width: width)
-        let fineCols = try fineGrid(try args.integer(7, "fine cols", atMost: 1 << 16), "fine cols", width: width)
-        guard fineRows >= rows, fineCols >= cols else {
-            throw KernelError.value("fine grid (\(fineRows), \(fineCols)) smaller than the lattice (\(rows), \(cols))")
-        }
-        let kernel = try spreadKernel(args, 5, width: width)
-        let modesX = cols - cols / 2, modesY = rows - rows / 2
-        let correctionX = try args.doubles(6, "correction_x", shape: [nil])
-        let correctionY = try args.doubles(7, "correction_y", shape: [nil])
-        guard correctionX.count > modesX, correctionY.count > modesY else {
-            throw KernelError.value("corrections too short for the lattice")
-        }
-        let out = try args.output(0, "out", shape: [native.count])
-        wTildeDataNUFFT(visibilities: vis, noise: noise, uv: uv, native: native, boxRows: rows, boxCols: cols,
-                        y0: try args.number(2, "y0"), x0: try args.number(3, "x0"), spacing: try args.number(4, "spacing"),
-                        kernel: kernel, rows: fineRows, cols: fineCols, correctionX: correctionX,
-                        correctionY: correctionY, out: out)
+        let lattice = try latticeSum(args)
+        let out = try args.output(0, "out", shape: [lattice.native.count])
+        wTildeDataNUFFT(visibilities: vis, noise: noise, uv: uv, lattice: lattice, out: out)
+    }
+}
+
+/// The noise-weighted dirty image on a lattice by NUFFT: arrays (out, data (K, 2) of (real, imag),
+/// noise_map (K, 2) of (real, imag) sigma, uv_wavelengths (K, 2), lattice (M, 2), coefficients,
+/// correction_x, correction_y), numbers (rows, cols, y0, x0, spacing, width, fine rows, fine cols).
+@_cdecl("swiftw_dirty_image_nufft")
+public func swiftwDirtyImageNUFFT(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 8, what: "arrays")
+        let data = try args.doubles(1, "visibilities", shape: [nil, 2])
+        let k = data.count / 2
+        let noise = try args.doubles(2, "noise_map", shape: [k, 2])
+        let uv = try args.doubles(3, "uv_wavelengths", shape: [k, 2])
+        let lattice = try latticeSum(args)
+        let out = try args.output(0, "out", shape: [lattice.native.count])
+        dirtyImageNUFFT(data: data, noise: noise, uv: uv, lattice: lattice, out: out)
     }
 }
 

@@ -16,6 +16,7 @@
     X(w_tilde_data) \
     X(w_tilde_data_lattice) \
     X(w_tilde_data_nufft) \
+    X(dirty_image_nufft) \
     X(mapping_matrix) \
     X(data_vector) \
     X(transpose_matmul) \
