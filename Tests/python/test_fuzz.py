@@ -99,7 +99,7 @@ def _degenerate_problem(size):
         pix_pixels=s, mapping_matrix=np.ones((m, s)), dirty_image=np.ones(m), w_tilde=np.full((m, m), float(k)),
         matrix=np.full((m, m), float(k)), coefficient=1.0, neighbors=nb, neighbors_sizes=np.zeros(s, np.int64),
         data_vector=np.ones(s), curvature_reg_matrix=np.eye(s), noise_map=np.ones(k) * (1 + 1j),
-        data=np.ones(k) * (1 + 1j), shape_native=(n, n), pixel_scales=(0.1, 0.1), centre=(0.0, 0.0), radius=0.1,
+        data=np.ones(k) * (1 + 1j), visibilities=np.ones(k) * (1 - 1j), shape_native=(n, n), pixel_scales=(0.1, 0.1), centre=(0.0, 0.0), radius=0.1,
         shape_masked_pixels_2d=(n, n), grid_radians_2d=np.zeros((n, n, 2)), n_k=np.ones(k),
         u_k_vec=np.zeros((k, 2)), g_m_vec=np.zeros((m, 2)),
     )
@@ -163,7 +163,8 @@ def _base_problem(rng):
         sub_fraction=rng.uniform(0.2, 1.0, size=m), total_mask_pixels=m, pixels=s, pix_pixels=s,
         mapping_matrix=t, dirty_image=rng.normal(size=m), w_tilde=w, matrix=w, coefficient=1.3, neighbors=nb,
         neighbors_sizes=nb_sizes, data_vector=rng.normal(size=s), curvature_reg_matrix=0.5 * (a + a.T),
-        noise_map=noise_map, data=noise_map * rng.normal(size=k), shape_native=(n, n + 2),
+        noise_map=noise_map, data=noise_map * rng.normal(size=k),
+        visibilities=rng.normal(size=k) + 1j * rng.normal(size=k), shape_native=(n, n + 2),
         pixel_scales=(ps, 1.1 * ps), centre=(0.05, -0.1), radius=0.3 * n * ps, shape_masked_pixels_2d=(n, n),
         grid_radians_2d=grid_2d, n_k=sigma, u_k_vec=uv, g_m_vec=grid,
     )

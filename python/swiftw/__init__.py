@@ -27,6 +27,7 @@ from .curvature import (
     mapping_matrix_from,
     sparse_mapping_matrix_transpose_matmul,
 )
+from .dirty_image import dirty_image_interferometer_from
 from .likelihood import (
     constant_regularization_matrix_from,
     log_likelihood_function_via_w_compact_from,
@@ -69,6 +70,7 @@ __all__ = [
     "w_tilde_via_compact_from",
     "w_tilde_via_preload_from",
     "w_tilde_data_interferometer_from",
+    "dirty_image_interferometer_from",
     "mapping_matrix_from",
     "data_vector_from",
     "curvature_matrix_via_w_tilde_from",
