@@ -190,10 +190,7 @@ def single_node(report: dict, gathered: dict, side: int) -> None:
             swiftw.set_num_threads(threads)
             start = time.perf_counter()
             if what == "operator":
-                from swiftw._partials import precision_operator_from
-
-                d = grid_2d[0, 1, 1] - grid_2d[0, 0, 1]
-                one = precision_operator_from(noise, uv, side, side, d, d, EPS)
+                one = swiftw.autoarray.nufft_precision_operator_from(noise, uv, (side, side), grid_2d, eps=EPS)
                 got = answer
             else:
                 data = arrays[2]

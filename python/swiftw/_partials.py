@@ -7,15 +7,17 @@ with the input and row that made it so.
 """
 from __future__ import annotations
 
+import math
 import threading
 from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
 
+from ._extent import shape_2d
+from ._precision import _by_nufft, _grid_spacing
 from ._threads import get_num_threads, set_num_threads
 from ._validate import floats
-from .autoarray import _grid_spacing
 from .dirty_image import complex_pairs, dirty_image_interferometer_from
 from .likelihood import noise_normalization_complex_from
 from .w_tilde import w_compact_curvature_interferometer_from
@@ -124,20 +126,12 @@ def w_compact_partial(noise_map_real, uv_wavelengths, chunk: Chunk, *, grid_size
 
 def precision_operator_from(noise, uv, ny: int, nx: int, sy: float, sx: float, eps: float) -> np.ndarray:
     """The (2 ny, 2 nx) preload ``[dy mod 2ny, dx mod 2nx] = sum_k c_k cos(2 pi (sx dx u_k - sy dy v_k))``
-    (row ny and column nx zero) from the compact form of side ``N = max(ny, nx)`` at spacing sx,
-    with v scaled by sy / sx: entry (dy, dx) is ``w_compact[dy, dx + N-1]`` for dy >= 0 and, cos being
-    even, ``w_compact[-dy, -dx + N-1]`` for dy < 0. Cost: that of the compact form."""
-    n = max(ny, nx)
-    if sy != sx:
-        uv = uv * np.array([1.0, sy / sx])
-    compact = w_compact_curvature_interferometer_from(n, noise, uv, sx * 648000.0 / np.pi, eps=eps)
-    out = np.zeros((2 * ny, 2 * nx))
-    dx = np.arange(-(nx - 1), nx)
-    for dy in range(ny):
-        out[dy, dx % (2 * nx)] = compact[dy, dx + n - 1]
-        if dy:
-            out[-dy, dx % (2 * nx)] = compact[dy, -dx + n - 1]
-    return out
+    (row ny and column nx zero) by the NUFFT of `swiftw.autoarray.nufft_precision_operator_from`
+    (the same numbers for square pixels); unequal spacings are made square by scaling v by sy / sx.
+    Cost: that of the compact form of side max(ny, nx)."""
+    if math.isclose(sy, sx, rel_tol=1e-9, abs_tol=0.0):
+        return _by_nufft(noise, uv, ny, nx, (sy + sx) / 2, eps)
+    return _by_nufft(noise, uv * np.array([1.0, sy / sx]), ny, nx, sx, eps)
 
 
 def precision_operator_partial(noise_map_real, uv_wavelengths, chunk: Chunk, *, shape: tuple[int, int],
@@ -185,11 +179,7 @@ def add_partials(*parts):
 
 def regular_spacing(shape_masked_pixels_2d, grid_radians_2d) -> tuple[tuple[int, int], tuple[float, float]]:
     """((ny, nx), (sy, sx)) of the mask's extent and the regular grid (checked as the single-node call does)."""
-    from ._validate import count
-
-    ny, nx = (count(v, f"shape_masked_pixels_2d[{i}]") for i, v in enumerate(shape_masked_pixels_2d))
-    if ny < 1 or nx < 1:
-        raise ValueError(f"shape_masked_pixels_2d must be at least (1, 1), got {(ny, nx)}")
+    ny, nx = shape_2d(shape_masked_pixels_2d, "shape_masked_pixels_2d")
     grid = floats(grid_radians_2d, "grid_radians_2d", 3)
     if grid.shape[0] < ny or grid.shape[1] < nx or grid.shape[2] != 2:
         raise ValueError(f"grid_radians_2d has shape {grid.shape}, expected at least ({ny}, {nx}, 2)")
