@@ -9,9 +9,13 @@ two single-threaded worker processes serves both timings: "1 worker" pins every 
 worker, "2 workers" lets the scheduler use both; both workers are warmed first (NUFFT plans made,
 one small call of each kernel), then the two alternate, and the medians and the median
 of the per-pair ratios are reported (the machine is shared: absolute times drift, ratios less).
+Beside each pair a control -- a fixed SHA-256 job on one worker, then on both at once -- says what
+the host gave two processes in that minute (2.0: two free cores; 1.0: one), so that a low speed-up
+can be told from a busy host.
 Timed is the whole pass -- generating each chunk and reducing it -- and, separately, generating
-alone, so the reduction's per-visibility cost is their difference. The client's memory: its RSS
-before building the graph and its peak while computing (sampled every 20 ms).
+alone; the workers' compute time inside the chunk partials comes from the task stream, per
+visibility. The client's memory: its RSS before building the graph and its peak while computing
+(sampled every 20 ms).
 
 `--single-node` then gathers the same data onto the client (K x 24 bytes, or 56 with the data)
 and times the single-node call with all cores, after the cluster is closed; its answer is compared
@@ -99,6 +103,26 @@ def _compute_seconds(stream: list, name: str) -> float:
     return total
 
 
+def _control() -> None:
+    """A fixed compute-bound job that shares nothing (SHA-256 of 16 MB, 8 times: ~0.3 s on a free core)."""
+    import hashlib
+
+    block = bytes(1 << 24)
+    for _ in range(8):
+        hashlib.sha256(block).digest()
+
+
+def _host_capacity(client, first) -> float:
+    """What the host gives two worker processes now: 2 x (time of the control on one worker) /
+    (time of it on both at once); 2.0 with two free cores, 1.0 with one."""
+    start = time.perf_counter()
+    client.run(_control, workers=[first])
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    client.run(_control)
+    return 2 * one / (time.perf_counter() - start)
+
+
 def _warm(what: str, side: int) -> None:
     """One small call of each kernel a chunk uses, in this process: its NUFFT plans and first
     allocations, so that no timed pass pays them on a worker that had not run a chunk yet."""
@@ -145,6 +169,7 @@ def run(args) -> dict:
             client.run(_warm, what, args.side)
             times = {"1 worker": [], "2 workers": [], "generate, 1 worker": [], "generate, 2 workers": []}
             partial_seconds = {"1 worker": [], "2 workers": []}
+            capacity = []
             peak = 0
             answer = None
             for _ in range(args.repeats):
@@ -159,6 +184,7 @@ def run(args) -> dict:
                     start = time.perf_counter()
                     client.compute(generate, workers=workers, allow_other_workers=False).result()
                     times[f"generate, {label}"].append(time.perf_counter() - start)
+                capacity.append(_host_capacity(client, first))
             ratios = [a / b for a, b in zip(times["1 worker"], times["2 workers"])]
             med = {label: statistics.median(v) for label, v in times.items()}
             per_visibility = {label: 1e9 * statistics.median(v) / k for label, v in partial_seconds.items()}
@@ -166,6 +192,8 @@ def run(args) -> dict:
                 "seconds": times,
                 "median": med,
                 "speed_up_2_over_1": statistics.median(ratios),
+                "speed_up_pairs": ratios,
+                "host_capacity_pairs": capacity,
                 "partial_task_ns_per_visibility": per_visibility,
                 "client_rss_growth_mb": (peak - rss_start) / 2**20,
                 "partial_mb": (4 * args.side**2 * 8 + (len(grids(args.side)[1]) * 8 if what == "terms" else 0)) / 2**20,
@@ -175,7 +203,8 @@ def run(args) -> dict:
             print(f"{what}: K = {k:.3g} in chunks of {chunk:.3g}, side {args.side}: "
                   f"1 worker {med['1 worker']:.2f} s (generate {med['generate, 1 worker']:.2f} s), "
                   f"2 workers {med['2 workers']:.2f} s (generate {med['generate, 2 workers']:.2f} s), "
-                  f"speed-up {entry['speed_up_2_over_1']:.2f}x (pairs {', '.join(f'{r:.2f}' for r in ratios)}); "
+                  f"speed-up {entry['speed_up_2_over_1']:.2f}x (pairs {', '.join(f'{r:.2f}' for r in ratios)}; "
+                  f"the host's two-worker capacity beside each pair {', '.join(f'{c:.2f}' for c in capacity)}); "
                   f"chunk partials {per_visibility['1 worker']:.0f} / {per_visibility['2 workers']:.0f} ns a visibility "
                   f"of worker time (1 / 2 workers); "
                   f"client RSS +{entry['client_rss_growth_mb']:.0f} MB", flush=True)
