@@ -1497,7 +1497,7 @@ def machine() -> dict[str, Any]:
     except (OSError, StopIteration):
         info["cpu"] = platform.processor()
     versions = {}
-    for package in ("swiftw", "numpy", "scipy", "numba", "llvmlite", "jax", "jaxlib", "threadpoolctl", "finufft"):
+    for package in ("swiftw", "numpy", "scipy", "numba", "llvmlite", "jax", "jaxlib", "threadpoolctl", "finufft", "ducc0"):
         try:
             versions[package] = version(package)
         except PackageNotFoundError:
@@ -1508,6 +1508,12 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     info["blas"] = _blas_info()
+    info["swiftw"] = swiftw.show_config()
+    try:
+        info["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                        cwd=os.path.dirname(os.path.abspath(__file__)), check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        info["commit"] = None
     return info
 
 
@@ -1651,7 +1657,9 @@ def main(argv: list[str] | None = None) -> int:
     if thread_counts == [1] and "jax" not in sys.modules:  # XLA reads its thread count at start-up
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " " + jax_kernels.single_thread_flags).strip()
     info = machine()
-    print(f"swiftw {swiftw.__version__} benchmark, size {args.size!r}; {info.get('cpu')}, {info['cores']} cores "
+    config = info["swiftw"]
+    print(f"swiftw {config['version']} ({config['cpu_variant']} kernels, commit {info['commit']}) benchmark, "
+          f"size {args.size!r}; {info.get('cpu')}, {info['cores']} cores "
           f"({' '.join(info.get('simd', []))}), load average {info.get('load_average')}; python {info['python']}; "
           + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v and k != "swiftw"), flush=True)
     busy = info.get("load_average", [0.0])[0]

@@ -2,13 +2,14 @@
 so that none is copied into Python."""
 from __future__ import annotations
 
+import numbers
 from functools import lru_cache
 
 import numpy as np
 
 from . import _swiftw
 
-__all__ = ["limits", "cosine_grid_scratch", "nufft_scratch"]
+__all__ = ["limits", "cosine_grid_scratch", "nufft_scratch", "checked_eps"]
 
 
 @lru_cache(maxsize=1)
@@ -37,3 +38,13 @@ def nufft_scratch(fine_grid: int, output: int) -> float:
     bounds = _read()
     grids = _swiftw.get_num_threads() * bounds["nufft_fine_grids_per_thread"] + bounds["nufft_fine_grids_fixed"]
     return grids * fine_grid / max(output, 1)
+
+
+def checked_eps(value, name: str = "eps") -> float:
+    """`value` as a float in the NUFFT's accuracy range, else TypeError / ValueError naming `name`."""
+    if isinstance(value, (bool, str, complex)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    low, high = _read()["nufft_eps_min"], _read()["nufft_eps_max"]
+    if not low <= float(value) <= high:  # NaN too
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}] (what float64 can deliver), got {value!r}")
+    return float(value)

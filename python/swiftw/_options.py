@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import numbers
 import threading
 from typing import Iterator
 
-from ._limits import limits
+from ._limits import checked_eps
 
 
 __all__ = ["METHODS", "set_options", "get_options", "options", "method_of", "eps"]
@@ -49,12 +48,7 @@ def _checked(changes: dict[str, object]) -> dict[str, object]:
                 raise ValueError(f"{name} must be one of {', '.join(map(repr, METHODS[name]))}, got {value!r}")
             checked[name] = value
         elif name == "eps":
-            low, high = limits()["nufft_eps_min"], limits()["nufft_eps_max"]
-            if isinstance(value, (bool, str, complex)) or not isinstance(value, numbers.Real):
-                raise TypeError(f"eps must be a real number, got {type(value).__name__} {value!r}")
-            if not low <= float(value) <= high:  # NaN too
-                raise ValueError(f"eps must be in [{low:g}, {high:g}] (what float64 can deliver), got {value!r}")
-            checked[name] = float(value)
+            checked[name] = checked_eps(value)
         else:
             known = ", ".join([*METHODS, "eps"])
             raise TypeError(f"unknown option {name!r}; swiftw's options are {known}")

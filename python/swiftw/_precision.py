@@ -10,9 +10,9 @@ import numpy as np
 
 from . import _swiftw
 from ._extent import shape_2d
-from ._limits import cosine_grid_scratch, limits, nufft_scratch
+from ._limits import checked_eps, cosine_grid_scratch, nufft_scratch
 from ._nufft import nufft_plan
-from ._validate import choice, count, floats, number, output
+from ._validate import choice, count, floats, output
 
 __all__ = ["nufft_precision_operator_from", "preload_inputs"]
 
@@ -84,10 +84,7 @@ def nufft_precision_operator_from(
         step = _positive(chunk_k, "chunk_k")
         chunks = _chunks(k, step if show_progress else max(k, 1), show_progress, show_memory)
         return _sum_over(chunks, lambda lo, hi: _exact(noise[lo:hi], uv[lo:hi], ny, nx, sy, sx), (2 * ny, 2 * nx))
-    eps = number(eps, "eps")
-    low, high = limits()["nufft_eps_min"], limits()["nufft_eps_max"]
-    if not low <= eps <= high:
-        raise ValueError(f"eps must be in [{low:g}, {high:g}], got {eps!r}")
+    eps = checked_eps(eps)
     # Spacings read off a grid of offset coordinates carry their rounding (~1e-12 relative).
     if not math.isclose(sy, sx, rel_tol=1e-9, abs_tol=0.0):
         raise ValueError(f"method='nufft' needs square pixels: grid_radians_2d has spacings {sy!r} (y) and {sx!r} (x); "

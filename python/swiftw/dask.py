@@ -105,7 +105,7 @@ def _as_dask(arrays: list, names: list[str]) -> list:
         out = [a.rechunk({0: target}) if k and a.chunks[0] != target else a for a, k in zip(out, known)]
     blocks = {a.numblocks[0] for a in out}
     if len(blocks) > 1:
-        raise ValueError(f"the visibility arrays must come in the same number of chunks along K, got "
+        raise ValueError("the visibility arrays must come in the same number of chunks along K, got "
                          + ", ".join(f"{n}: {a.numblocks[0]}" for a, n in zip(out, names)))
     return out
 
@@ -143,12 +143,9 @@ def _threads(num_threads) -> int:
 
 
 def _eps(eps) -> float:
-    from ._nufft import EPS_RANGE
+    from ._limits import checked_eps
 
-    eps = number(eps, "eps")
-    if not (EPS_RANGE[0] <= eps <= EPS_RANGE[1]):
-        raise ValueError(f"eps must be in [{EPS_RANGE[0]:g}, {EPS_RANGE[1]:g}], got {eps!r}")
-    return eps
+    return checked_eps(eps)
 
 
 def w_compact_curvature_interferometer_from(grid_size: int, noise_map_real, uv_wavelengths, pixel_scale: float, *,
