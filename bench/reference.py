@@ -797,4 +797,35 @@ def curvature_direct_conv(preload, extent_index_for_masked_pixel, mapping_matrix
     return extent_curvature_matrix(preload, ny, nx, t)
 
 
+# ---------------------------------------------------------------------------------------------
+# 3.10 JAX: the weights' gradient of F, and the evidence with a sampled coefficient (3.8)
+# ---------------------------------------------------------------------------------------------
+
+
+def curvature_matrix_weight_vjp(w_tilde, pix_indexes_for_sub_slim_index, pix_weights_for_sub_slim_index, pixels,
+                                cotangent):
+    """d <G, F> / d w[m, b] = sum_s' (W T)[m, s'] (G + G^T)[pix[m, b], s'] for F = T^T W T and a
+    cotangent G (S, S); 0 from a row's first -1 on (those weights do not enter T)."""
+    idx = np.asarray(pix_indexes_for_sub_slim_index)
+    t = mapping_matrix_from(idx, pix_weights_for_sub_slim_index, pixels)
+    omega = np.asarray(w_tilde) @ t
+    g = np.asarray(cotangent, dtype=np.float64)
+    gs = g + g.T
+    out = np.zeros(idx.shape)
+    for m in range(idx.shape[0]):
+        for b in range(idx.shape[1]):
+            s = int(idx[m, b])
+            if s == -1:
+                break
+            out[m, b] = omega[m] @ gs[s]
+    return out
+
+
+def log_evidence_positive_negative(dirty_image, data, noise_map, curvature_matrix, mapping_matrix, neighbors,
+                                   neighbors_sizes, coefficient):
+    """SPEC 3.8's log_evidence with the unconstrained s = (F + H)^-1 D, H of `coefficient`."""
+    return inversion_terms(dirty_image, data, noise_map, curvature_matrix, mapping_matrix, neighbors, neighbors_sizes,
+                           coefficient, positive_only=False)["log_evidence"]
+
+
 __all__ = [name for name in dir() if not name.startswith("_") and name not in ("np", "SimpleNamespace", "annotations")]

@@ -79,6 +79,23 @@ public func swiftwOperatorCurvature(_ a: ArrayList, _ na: Int64, _ x: NumberList
     }
 }
 
+/// The weights' cotangent of the operator's F for a cotangent of F: arrays (out (M, B),
+/// pix_indexes, pix_weights, cotangent (S, S)), numbers (handle, pixels).
+@_cdecl("swiftw_operator_curvature_vjp")
+public func swiftwOperatorCurvatureVJP(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
+    report(status) {
+        let args = Arguments(a, na, x, nx)
+        try args.count(expected: 4, what: "arrays")
+        let (op, order) = try operatorAndMapping(args)
+        let shape = args.shape(1)
+        let indexes = try args.indices(1, "pix_indexes_for_sub_slim_index", shape: [shape[0], shape[1]])
+        let g = try args.doubles(3, "cotangent", shape: [order.sources, order.sources])
+        let out = try args.output(0, "out", shape: [shape[0], shape[1]])
+        try op.curvatureWeightGradient(order, indexes: indexes, width: shape[1], cotangent: g,
+                                       name: "pix_indexes_for_sub_slim_index", out: out)
+    }
+}
+
 /// The operator's cost estimates for a mapping: arrays (out (2,) = (direct, fft), pix_indexes,
 /// pix_weights), numbers (handle, pixels).
 /// Kernel: `OffsetOperator.costs` in Sources/SwiftKernels/Curvature/OffsetOperator.swift.

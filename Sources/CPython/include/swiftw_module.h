@@ -31,6 +31,7 @@
     X(aa_curvature_preload) \
     X(operator_create) \
     X(operator_curvature) \
+    X(operator_curvature_vjp) \
     X(operator_costs) \
     X(operator_release) \
     X(aa_direct_conv) \
