@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <string.h>
 #include "swiftw_module.h"
+#include "swiftw_xla_ffi.h"
 
 #define MAX_ARGS 64
 
@@ -84,7 +85,7 @@ static void on_sigint(int signum) {
     }
 }
 
-static void interrupts_begin(void) {
+void swiftw_interrupts_begin(void) {
     pthread_mutex_lock(&interrupt_lock);
     if (calls_in_flight++ == 0) {
         swiftw_interrupt_set(0);
@@ -100,7 +101,7 @@ static void interrupts_begin(void) {
     pthread_mutex_unlock(&interrupt_lock);
 }
 
-static void interrupts_end(void) {
+void swiftw_interrupts_end(void) {
     pthread_mutex_lock(&interrupt_lock);
     if (--calls_in_flight == 0 && handler_installed) {
         sigaction(SIGINT, &python_action, NULL);
@@ -134,11 +135,11 @@ static PyObject *call_kernel(swiftw_kernel kernel, PyObject *args) {
     swiftw_status status;
     status.code = SWIFTW_OK;
     status.message[0] = '\0';
-    interrupts_begin();
+    swiftw_interrupts_begin();
     Py_BEGIN_ALLOW_THREADS
     kernel(arrays, narrays, numbers, nnumbers, &status);
     Py_END_ALLOW_THREADS
-    interrupts_end();
+    swiftw_interrupts_end();
     if (status.code == SWIFTW_INTERRUPTED && PyErr_CheckSignals() != 0) {
         /* the Python handler raised (KeyboardInterrupt by default) */
     } else if (status.code != SWIFTW_OK) {
@@ -162,10 +163,32 @@ static PyObject *py_get_num_threads(PyObject *self, PyObject *unused) {
     return PyLong_FromLongLong(swiftw_get_num_threads());
 }
 
+/* {target name: PyCapsule of its XLA FFI handler} for jax.ffi.register_ffi_target; {} when built
+ * without jaxlib's header. */
+static PyObject *py_xla_ffi_handlers(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    int64_t count = 0;
+    const swiftw_xla_handler *table = swiftw_xla_ffi_handlers(&count);
+    PyObject *dict = PyDict_New();
+    for (int64_t i = 0; dict != NULL && i < count; i++) {
+        PyObject *capsule = PyCapsule_New(table[i].handler, NULL, NULL);
+        if (capsule == NULL || PyDict_SetItemString(dict, table[i].name, capsule) != 0) Py_CLEAR(dict);
+        Py_XDECREF(capsule);
+    }
+    return dict;
+}
+
+static PyObject *py_xla_ffi_token(PyObject *self, PyObject *unused) {
+    (void)self; (void)unused;
+    return PyLong_FromLongLong(swiftw_xla_ffi_token());
+}
+
 #define SWIFTW_ENTRY(name) {#name, py_##name, METH_VARARGS, NULL},
 static PyMethodDef methods[] = {
     SWIFTW_KERNELS(SWIFTW_ENTRY)
     {"get_num_threads", py_get_num_threads, METH_NOARGS, NULL},
+    {"xla_ffi_handlers", py_xla_ffi_handlers, METH_NOARGS, NULL},
+    {"xla_ffi_token", py_xla_ffi_token, METH_NOARGS, NULL},
     {NULL, NULL, 0, NULL},
 };
 
