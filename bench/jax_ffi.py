@@ -16,6 +16,7 @@ BLAS too (OPENBLAS_NUM_THREADS etc. unless set), swiftw with set_num_threads(1).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -171,7 +172,9 @@ def main(argv=None) -> None:
     parser.add_argument("--seconds", type=float, default=8.0, help="budget of the alternating numpy/jit pairs")
     parser.add_argument("--evidence", type=int, default=0, metavar="CALLS",
                         help="instead: time the whole unconstrained evidence (value and gradient), CALLS rounds")
+    parser.add_argument("--json", help="write every row to this file")
     args = parser.parse_args(argv)
+    rows = []
     swiftw.set_num_threads(1)
     print(f"jax {jax.__version__}, jaxlib {jax.lib.__version__}, one thread (XLA_FLAGS={os.environ['XLA_FLAGS']!r})")
     if args.evidence:
@@ -179,18 +182,28 @@ def main(argv=None) -> None:
                 "rel. diff")
         for preset in args.presets:
             r = run_evidence(preset, args.evidence)
+            rows.append(dict(r, preset=preset))
             print(f"| {preset} | {1e3 * r['numpy']:.1f} ms | {1e3 * r['jit']:.1f} ms | {1e3 * r['grad']:.1f} ms | "
                   f"{r['err']:.1e} |", flush=True)
+        _write(args.json, rows)
         return
     _header("preset", "M", "S", "NumPy-side F", "F in jax.jit", "jit / NumPy", "pure-JAX rfft2 F", "pure JAX / jit",
             "weights' VJP / F", "pairs")
     for preset in args.presets:
         r = run(preset, args.seconds)
+        rows.append(r)
         print(f"| {r['preset']} | {r['M']} | {r['S']} | {1e3 * r['numpy']:.1f} ms | {1e3 * r['jit']:.1f} ms | "
               f"{r['ratio']:.3f} | {1e3 * r['pure']:.0f} ms | {r['speedup']:.0f}x | {r['vjp']:.2f} | {r['pairs']} |", flush=True)
         print(f"    max |F - NumPy-side| / max|F|: jit {r['err_jit']:.1e}, pure JAX {r['err_pure']:.1e} "
               f"(pure JAX: chunks of {r['chunk']} columns, first call with compilation {r['pure_first']:.1f} s)",
               file=sys.stderr, flush=True)
+    _write(args.json, rows)
+
+
+def _write(path, rows) -> None:
+    if path:
+        with open(path, "w") as f:
+            json.dump({"jax": jax.__version__, "config": swiftw.show_config(), "rows": rows}, f, indent=1, default=float)
 
 
 if __name__ == "__main__":
