@@ -179,3 +179,10 @@ def test_the_wheel_is_manylinux_abi3_with_every_variant_and_runs_without_swift()
     assert swiftw.show_config()["cpu_variants_built"] == VARIANTS
     # CI builds the wheel with jax present, so it carries the XLA FFI handlers of swiftw.jax.
     assert sorted(swiftw._swiftw.xla_ffi_handlers()) == ["swiftw_curvature_matrix", "swiftw_curvature_matrix_vjp"]
+
+
+def test_the_stub_lists_every_function_of_the_extension():
+    stub = open(os.path.join(os.path.dirname(swiftw.__file__), "_swiftw.pyi")).read()
+    stubbed = set(re.findall(r"^def (\w+)", stub, re.M)) | set(re.findall(r"^(\w+): ", stub, re.M))
+    names = {n for n in dir(swiftw._swiftw) if not n.startswith("__")}
+    assert names == stubbed, (sorted(names - stubbed), sorted(stubbed - names))

@@ -79,3 +79,34 @@ def operator_curvature(out: Array, pix_indexes_for_sub_slim_index: Array, pix_we
 def operator_costs(out: Array, pix_indexes_for_sub_slim_index: Array, pix_weights_for_sub_slim_index: Array,
                    handle: Number, pixels: Number, /) -> None: ...
 def operator_release(handle: Number, /) -> None: ...
+def operator_curvature_vjp(out: Array, pix_indexes_for_sub_slim_index: Array, pix_weights_for_sub_slim_index: Array,
+                           cotangent: Array, handle: Number, pixels: Number, /) -> None:
+    """d <G, F> / d pix_weights: ``out[m, b] = sum_s' (W T)[m, s'] (G + G^T)[pix[m, b], s']``."""
+
+# the extent grid (swiftw.autoarray, PyAutoArray's 2026 API; Sources/PyBridge/ExtentExports.swift)
+def aa_direct_conv(out: Array, preload: Array, iy: Array, ix: Array, flat: Array, indptr: Array, col: Array,
+                   val: Array, cscptr: Array, csc_row: Array, csc_val: Array, ny: Number, nx: Number,
+                   pix_pixels: Number, method: Number, layout_only: Number, /) -> None: ...
+def extent_operator_create(handle: Array, nufft_precision_operator: Array, /) -> None: ...
+def extent_operator_curvature(out: Array, rows: Array, cols: Array, vals: Array, handle: Number, pixels: Number,
+                              method: Number, /) -> None: ...
+
+# the dirty image (swiftw.dirty_image_interferometer_from; Sources/SwiftKernels/WTilde/DirtyImage.swift)
+def dirty_image_nufft(out: Array, visibilities: Array, noise_map: Array, uv_wavelengths: Array, native: Array,
+                      coefficients: Array, correction_x: Array, correction_y: Array, rows: Number, cols: Number,
+                      y0: Number, x0: Number, spacing: Number, width: Number, fine_rows: Number, fine_cols: Number,
+                      /) -> None: ...
+
+# the positive-only inversion (swiftw.inversion; Sources/PyBridge/InversionExports.swift)
+def set_lapack(addresses: Array, /) -> None:
+    """SciPy's dpotrf, dpotrs, dtrsm, dsyrk and dgemm (int64 addresses), once per process."""
+def positive_only(out: Array, info: Array, curvature_reg_matrix: Array, data_vector: Array,
+                  *rest: Array | Number) -> None:
+    """`rest`: optionally the warm start, then positive_only (0/1), the iteration limit and the strategy."""
+
+# XLA FFI (swiftw.jax; Sources/CPython/xla_ffi.c): {} when built without jaxlib's header
+def xla_ffi_handlers() -> dict[str, object]: ...
+def xla_ffi_token() -> int: ...
+
+# set by swiftw._cpu when it loads this build: "x86-64-v3" or "x86-64-v4"
+cpu_variant: str
