@@ -517,20 +517,6 @@ def inversion_terms(dirty_image, data, noise_map, curvature_matrix, mapping_matr
 # ---------------------------------------------------------------------------------------------
 
 
-def precision_operator_from(noise_map_real, uv_wavelengths, ny, nx, sy, sx):
-    """(2ny, 2nx): [dy mod 2ny, dx mod 2nx] = sum_k c_k cos(2 pi (sx dx u_k - sy dy v_k)) for
-    |dy| < ny, |dx| < nx; row ny and column nx zero."""
-    c = 1.0 / np.asarray(noise_map_real, dtype=np.float64) ** 2
-    u = uv_wavelengths[:, 0]
-    v = uv_wavelengths[:, 1]
-    out = np.zeros((2 * ny, 2 * nx))
-    dxs = np.arange(-(nx - 1), nx)
-    for dy in range(-(ny - 1), ny):
-        phase = TWO_PI * (sx * dxs[:, None] * u[None, :] - sy * dy * v[None, :])  # (2nx-1, K)
-        out[dy % (2 * ny), dxs % (2 * nx)] = np.cos(phase) @ c
-    return out
-
-
 def dirty_image_from(visibilities, noise_map, uv_wavelengths, grid_radians_slim):
     """out[i] = sum_k (Re d_k / Re s_k^2) cos(p_ik) - (Im d_k / Im s_k^2) sin(p_ik), p_ik = 2 pi (x_i u_k + y_i v_k)."""
     d = np.asarray(visibilities)

@@ -121,7 +121,7 @@ def test_precision_operator_equals_preload(rng, compute, how, rectangular):
         single = swiftw.autoarray.nufft_precision_operator_from(noise, uv, (ny, nx), grid_2d, eps=EPS)
         assert_close(got, single, scale=scale, rel=10 * EPS, what=f"dask operator ({how}) vs one call")
     sy, sx = grid_2d[0, 0, 0] - grid_2d[1, 0, 0], grid_2d[0, 1, 1] - grid_2d[0, 0, 1]
-    assert_close(got, ref.precision_operator_from(noise, uv, ny, nx, sy, sx), scale=scale, rel=10 * EPS,
+    assert_close(got, ref.w_tilde_preload_of_box(noise, uv, ny, nx, sy, sx), scale=scale, rel=10 * EPS,
                  what=f"dask operator ({how}) vs reference")
 
 
@@ -135,7 +135,7 @@ def test_dataset_terms_equal_reference(rng, compute, how):
     assert isinstance(terms, sd.DatasetTerms)
     c = noise.real**-2.0
     sy, sx = grid_2d[0, 0, 0] - grid_2d[1, 0, 0], grid_2d[0, 1, 1] - grid_2d[0, 0, 1]
-    assert_close(terms.nufft_precision_operator, ref.precision_operator_from(noise.real, uv, ny, nx, sy, sx),
+    assert_close(terms.nufft_precision_operator, ref.w_tilde_preload_of_box(noise.real, uv, ny, nx, sy, sx),
                  scale=np.sum(c), rel=10 * EPS, what="operator")
     weights = np.sum(np.abs(data.real) / noise.real**2 + np.abs(data.imag) / noise.imag**2)
     assert_close(terms.dirty_image, ref.dirty_image_from(data, noise, uv, slim), scale=weights, rel=10 * EPS,
