@@ -2,11 +2,13 @@
 
 The solve is checked three ways on fresh random symmetric positive definite problems with 30-50%
 of the solution at zero: the KKT conditions (to rounding, relative to the terms that make up each
-gradient entry), an independent oracle (SciPy's NNLS on the Cholesky form, `ref`), and the NumPy
-fnnls peer. Each evidence term is compared with `ref.inversion_terms`, written from the formulas
-with dense F, H and T; the tolerance is relative to the size of the terms, widened by
-cond(A) * eps for the forward error of the solve (and ~1e-7 absolute for log det H, whose 1e-8
-ridge makes it that uncertain in any implementation).
+gradient entry), an independent oracle (`ref`: Lawson and Hanson's active set in plain NumPy,
+certified by the KKT conditions; SciPy's NNLS is no oracle, it returns non-optimal points on some
+of these problems), and the NumPy fnnls peer; on small problems, also against every zero set tried
+in turn. Each evidence term is compared with `ref.inversion_terms`, written from the formulas with
+dense F, H and T; the tolerance is relative to the size of the terms, widened by cond(A) * eps for
+the forward error of the solve (and ~1e-7 absolute for log det H, whose 1e-8 ridge makes it that
+uncertain in any implementation).
 """
 
 import multiprocessing
@@ -65,6 +67,26 @@ def test_positive_only_kkt_and_oracle(rng, size, strategy):
     assert np.max(np.abs(s - oracle)) <= 1e-9 * scale
     if size >= 60:  # a realistic share of the solution at zero, not a vacuous constraint
         assert 0.1 <= np.mean(s == 0) <= 0.8, f"zero fraction {np.mean(s == 0)}"
+
+
+@pytest.mark.parametrize("size", [2, 5, 8])
+def test_positive_only_is_the_one_zero_set_meeting_kkt(rng, size):
+    """Every zero set in turn: exactly one gives a passive solution that is positive with a
+    non-negative gradient on the zeros; the reference and swiftw both return it."""
+    d, a = spd_problem(rng, size, zero_fraction=0.5)
+    found = []
+    for mask in range(1 << size):
+        passive = np.array([(mask >> i) & 1 == 1 for i in range(size)])
+        s = np.zeros(size)
+        if passive.any():
+            s[passive] = np.linalg.solve(a[np.ix_(passive, passive)], d[passive])
+        g, scale = ref.kkt_residuals(s, d, a)
+        if np.all(s[passive] > 0) and np.all(g[~passive] >= -1e-12 * scale[~passive]):
+            found.append(s)
+    assert len(found) == 1
+    for got in (ref.reconstruction_positive_only_from(d, a), swiftw.reconstruction_positive_only_from(d, a)):
+        assert np.max(np.abs(got - found[0])) <= 1e-10 * np.max(np.abs(found[0]), initial=1e-300)
+        assert np.array_equal(got == 0, found[0] == 0)
 
 
 def test_positive_only_matches_fnnls_peer(rng):
