@@ -88,7 +88,7 @@ static int attribute(const XLA_FFI_CallFrame *frame, const char *name, double *v
 
 /* One kernel's custom call: `arrays` buffers (results first, then arguments, the kernel's
  * order), each with `ranks[i]` trailing dimensions of its own; the numbers are the attributes
- * `names` in order. The handle attribute comes with this process's token. */
+ * `names` in order. Every call carries this process's token: an operator's handle is valid here only. */
 typedef struct {
     swiftw_kernel kernel;
     int64_t results, arguments;
@@ -179,9 +179,19 @@ static XLA_FFI_Error *curvature_vjp(XLA_FFI_CallFrame *frame) {
     return run(frame, &spec);
 }
 
+static const char *const solve_numbers[] = {"positive_only", "max_iterations", "strategy"};
+
+/* The reconstruction (.., S) and (log det A, iterations, zeros) (.., 3) of A (.., S, S), d (.., S). */
+static XLA_FFI_Error *positive_only(XLA_FFI_CallFrame *frame) {
+    static const int64_t ranks[] = {1, 1, 2, 1};
+    static const call_spec spec = {swiftw_positive_only, 2, 2, ranks, solve_numbers, 3};
+    return run(frame, &spec);
+}
+
 static const swiftw_xla_handler handlers[] = {
     {"swiftw_curvature_matrix", (void *)curvature},
     {"swiftw_curvature_matrix_vjp", (void *)curvature_vjp},
+    {"swiftw_positive_only", (void *)positive_only},
 };
 
 const swiftw_xla_handler *swiftw_xla_ffi_handlers(int64_t *count) {

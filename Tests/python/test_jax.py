@@ -1,5 +1,6 @@
-"""Issue 20: swiftw inside jax.jit through XLA FFI: F, its weights' VJP and the unconstrained
-evidence, under jit, vmap and grad, against the NumPy reference and central finite differences."""
+"""Issue 20: swiftw inside jax.jit through XLA FFI: F, its weights' VJP and the evidence (positive-only
+and unconstrained), under jit, vmap and grad, against the NumPy reference and central finite
+differences."""
 import subprocess
 import sys
 
@@ -121,22 +122,53 @@ def _evidence_args(p):
     return (p.dirty_image, p.data, p.noise_map, p.idx, p.wts, p.neighbors, p.neighbors_sizes)
 
 
-def test_log_evidence_value(prob):
+def _evidence(p, positive_only):
+    return lambda w, c: sj.log_evidence(p.op, p.dirty_image, p.data, p.noise_map, p.idx, w, p.neighbors,
+                                        p.neighbors_sizes, c, positive_only=positive_only)
+
+
+@pytest.mark.parametrize("positive_only", [True, False])
+def test_log_evidence_value(prob, positive_only):
+    """The value `CurvatureOperator.inversion` gives, and the reference's terms with dense F and T."""
     args = _evidence_args(prob)
-    f = jax.jit(lambda w, c: sj.log_evidence(prob.op, args[0], args[1], args[2], args[3], w, args[5], args[6], c,
-                                             positive_only=False))
-    want = prob.op.log_likelihood(*args)
-    assert abs(float(f(prob.wts, 1.0)) - want) <= 1e-9 * abs(want)
+    f = jax.jit(_evidence(prob, positive_only))
     t = ref.mapping_matrix_from(prob.idx, prob.wts, prob.S)
-    want = ref.log_evidence_positive_negative(prob.dirty_image, prob.data, prob.noise_map, _dense_f(prob, prob.wts),
-                                              t, prob.neighbors, prob.neighbors_sizes, 1.7)
-    assert abs(float(f(prob.wts, 1.7)) - want) <= 1e-9 * abs(want)
+    for c in (1.0, 1.7):
+        result = prob.op.inversion(*args, coefficient=c, positive_only=positive_only)
+        want = ref.inversion_terms(prob.dirty_image, prob.data, prob.noise_map, _dense_f(prob, prob.wts), t,
+                                   prob.neighbors, prob.neighbors_sizes, coefficient=c,
+                                   positive_only=positive_only)
+        scale = abs(want["chi_squared"]) + abs(want["log_det_curvature_reg_matrix_term"]) + abs(
+            want["noise_normalization"]) + abs(want["log_evidence"])
+        got = float(f(prob.wts, c))
+        assert abs(got - result.log_evidence) <= 1e-10 * scale, (got, result.log_evidence)
+        assert abs(got - want["log_evidence"]) <= 1e-9 * scale + 1e-6, (got, want["log_evidence"])
+        if positive_only:  # the constraint is active: a share of the reconstruction sits at zero
+            assert 0 < result.zeros < prob.S
+    if not positive_only:
+        assert abs(float(f(prob.wts, 1.0)) - prob.op.log_likelihood(*args)) <= 1e-9 * scale
 
 
-def test_log_evidence_grad_finite_differences(prob, rng):
+def test_log_evidence_lowers_to_custom_calls_and_batches(prob, rng):
+    f = jax.jit(_evidence(prob, True))
+    text = f.lower(prob.wts, 1.2).as_text()
+    assert "swiftw_curvature_matrix" in text and "swiftw_positive_only" in text
+    assert "callback" not in text.lower()
+    batch = prob.wts[None] * rng.uniform(0.5, 1.5, size=(3, 1, 1))
+    batched = jax.jit(jax.vmap(_evidence(prob, True), in_axes=(0, None)))
+    assert batched.lower(batch, 1.2).as_text().count("swiftw_positive_only") == 1
+    got = np.asarray(batched(batch, 1.2))
+    each = [float(f(b, 1.2)) for b in batch]
+    np.testing.assert_allclose(got, each, rtol=1e-12)
+
+
+@pytest.mark.parametrize("positive_only", [True, False])
+def test_log_evidence_grad_finite_differences(prob, rng, positive_only):
+    """With respect to the coefficient and the weights along a random direction (entries behind a
+    -1 included). Positive-only: s is held fixed (Danskin), exact since the minimum over s >= 0 is
+    continuously differentiable; a difference step that changes the zero set adds O(h^2) only."""
     p = prob
-    evidence = lambda w, c: sj.log_evidence(p.op, p.dirty_image, p.data, p.noise_map, p.idx, w, p.neighbors,
-                                            p.neighbors_sizes, c, positive_only=False)
+    evidence = _evidence(p, positive_only)
     coefficient = 1.3
     gw, gc = jax.jit(jax.grad(evidence, argnums=(0, 1)))(p.wts, coefficient)
     value = jax.jit(evidence)
@@ -146,13 +178,21 @@ def test_log_evidence_grad_finite_differences(prob, rng):
         at = lambda k: float(value(p.wts + k * h * direction_w, coefficient + k * h * direction_c))
         return (8 * (at(1) - at(-1)) - (at(2) - at(-2))) / (12 * h)
 
-    # the coefficient, and the weights along a random direction (entries behind a -1 included)
     fd_c = central(np.zeros_like(p.wts), 1.0, 1e-2)
     assert abs(float(gc) - fd_c) <= 2e-6 * max(abs(fd_c), 1.0), (float(gc), fd_c)
     direction = rng.normal(size=p.wts.shape)
     fd_w = central(direction, 0.0, 1e-3)
     analytic = float(np.sum(np.asarray(gw) * direction))
     assert abs(analytic - fd_w) <= 1e-5 * max(abs(fd_w), 1.0), (analytic, fd_w)
+
+
+def test_solve_errors_are_xla_errors(prob):
+    """A matrix that is not positive definite: an XLA error with swiftw's message; then it carries on."""
+    d = jnp.ones(4)
+    with pytest.raises(jax.errors.JaxRuntimeError, match="positive definite"):
+        np.asarray(jax.jit(lambda a: sj._solve_call(a, d, True)[0])(-jnp.eye(4)))
+    s = np.asarray(jax.jit(lambda a: sj._solve_call(a, d, True)[0])(2 * jnp.eye(4)))
+    np.testing.assert_allclose(s, 0.5, rtol=1e-15)
 
 
 def test_bad_index_is_an_xla_error_with_swiftw_message(prob):
@@ -179,8 +219,6 @@ def test_released_operator_and_foreign_token_fail_cleanly(prob):
 
 
 def test_argument_errors(prob):
-    with pytest.raises(NotImplementedError, match="positive_only=False"):
-        sj.log_evidence(prob.op, *_evidence_args(prob), 1.0)
     with pytest.raises(ValueError, match="pix_indexes_for_sub_slim_index has shape"):
         sj.curvature_matrix(prob.op, prob.idx[1:], prob.wts[1:], prob.S)
     with pytest.raises(TypeError, match="CurvatureOperator"):

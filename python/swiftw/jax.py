@@ -22,6 +22,7 @@ import numpy as np
 
 from . import _swiftw
 from .curvature import METHODS
+from .inversion import MAX_ITERATIONS, _install_lapack
 from .operator import CurvatureOperator
 
 __all__ = ["curvature_matrix", "log_evidence"]
@@ -167,6 +168,39 @@ def _regularization(coefficient, neighbors, neighbors_sizes, s: int):
     return 1e-8 * jnp.eye(s) + coefficient * coefficient * laplacian
 
 
+def _solve_call(a, d, positive_only: bool):
+    """(s, log det A) for A (..., S, S) and d (..., S): swiftw's solve as one custom call (the
+    positive-only one of SPEC 3.8, or the unconstrained one), outside differentiation: s
+    minimises 1/2 s^T A s - d^T s, so the evidence's gradient holds it fixed (see `log_evidence`)."""
+    _install_lapack()
+    a = jax.lax.stop_gradient(a)
+    d = jax.lax.stop_gradient(jnp.broadcast_to(d, a.shape[:-1]))
+    out = (jax.ShapeDtypeStruct(d.shape, jnp.float64), jax.ShapeDtypeStruct(d.shape[:-1] + (3,), jnp.float64))
+    s, info = jax.ffi.ffi_call("swiftw_positive_only", out, vmap_method="broadcast_all")(
+        a, d, positive_only=np.int64(positive_only), max_iterations=np.int64(MAX_ITERATIONS),
+        strategy=np.int64(0), token=_TOKEN)
+    return s, info[..., 0]
+
+
+@jax.custom_vjp
+def _log_det_given(a, value):
+    """``value`` = log det A, computed elsewhere, with its gradient ``A^-1`` with respect to A."""
+    return value
+
+
+def _log_det_given_fwd(a, value):
+    return value, a
+
+
+def _log_det_given_bwd(a, g):
+    eye = jnp.broadcast_to(jnp.eye(a.shape[-1]), a.shape)
+    inverse = jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(a), True), eye)
+    return g[..., None, None] * inverse, None
+
+
+_log_det_given.defvjp(_log_det_given_fwd, _log_det_given_bwd)
+
+
 def _log_det(factor):
     return 2.0 * jnp.sum(jnp.log(jnp.diagonal(factor, axis1=-2, axis2=-1)), axis=-1)
 
@@ -185,14 +219,20 @@ def log_evidence(
     positive_only: bool = True,
     method: str = "auto",
 ):
-    """The log evidence of SPEC 3.8 inside JAX (scalar, or (...,) for batched mappings).
+    """The log evidence of SPEC 3.8 inside JAX (scalar, or (...,) for batched mappings), the value
+    `CurvatureOperator.inversion` gives.
 
     ``-1/2 (chi_squared + s^T H s + log det (F + H) - log det H + noise_normalization)`` with
     ``chi_squared = s^T F s - 2 s^T D + chi.chi``, F from `curvature_matrix` (one custom call), H
-    the constant regularisation of `coefficient`, D = T^T dirty_image. With ``positive_only=False``,
-    s = (F + H)^-1 D (one Cholesky, in JAX), and the value equals
-    `CurvatureOperator.log_likelihood` at coefficient 1; `jax.grad` with respect to the weights
-    and `coefficient` goes through JAX's linear algebra and F's custom VJP.
+    the constant regularisation of `coefficient`, D = T^T dirty_image, and s the reconstruction:
+    ``argmin_{s >= 0} 1/2 s^T A s - D^T s`` (``positive_only=True``) or ``A^-1 D``, A = F + H, with
+    log det A, from swiftw's solver as a second custom call.
+
+    `jax.grad` with respect to the weights and `coefficient` holds s fixed: s minimises
+    ``s^T A s - 2 D^T s`` (over s >= 0 when positive-only), the only place the evidence depends on
+    it, so by Danskin's theorem the derivative of that minimum is its partial derivative at s. The
+    minimiser is unique (A positive definite), so this is the exact gradient, also where the zero
+    set changes. log det A differentiates to A^-1 (a Cholesky and solve in JAX, backward pass only).
 
     Parameters
     ----------
@@ -207,16 +247,16 @@ def log_evidence(
     coefficient : float
         The regularisation coefficient (may be traced).
     positive_only : bool
-        True: the positive-only reconstruction of SPEC 3.8 (not available here yet: raises
-        NotImplementedError). False: the unconstrained reconstruction.
+        True: the positive-only reconstruction of SPEC 3.8. False: the unconstrained one (the
+        value of `CurvatureOperator.log_likelihood` at coefficient 1).
     method : {"auto", "direct", "fft"}
         F's method.
+
+    Notes
+    -----
+    A matrix F + H that is not positive definite, or a solve that does not converge, raises an
+    XLA error (``JaxRuntimeError``) carrying swiftw's message when the computation runs.
     """
-    if positive_only:
-        raise NotImplementedError(
-            "swiftw.jax.log_evidence(positive_only=True) is not available yet (it needs the "
-            "positive-only inversion inside JAX); pass positive_only=False for the unconstrained "
-            "reconstruction")
     _require_x64()
     nb = jnp.asarray(neighbors)
     sizes = jnp.asarray(neighbors_sizes)
@@ -240,8 +280,8 @@ def log_evidence(
     d = d.reshape(flat.shape[:-1] + (s,))
     h = _regularization(jnp.asarray(coefficient, dtype=jnp.float64), nb, sizes, s)
     a = f + h
-    factor_a = jnp.linalg.cholesky(a)
-    solution = jax.scipy.linalg.cho_solve((factor_a, True), d[..., None])[..., 0]
+    solution, log_det_a = _solve_call(a, d, bool(positive_only))
+    solution = jax.lax.stop_gradient(solution)
     data = jnp.asarray(data)
     noise = jnp.asarray(noise_map)
     chi = jnp.sum((data.real / noise.real) ** 2) + jnp.sum((data.imag / noise.imag) ** 2)
@@ -251,5 +291,5 @@ def log_evidence(
     h_s = jnp.einsum("ij,...j->...i", h, solution)
     chi_squared = jnp.sum(solution * f_s, axis=-1) - 2.0 * jnp.sum(solution * d, axis=-1) + chi
     regularization_term = jnp.sum(solution * h_s, axis=-1)
-    return -0.5 * (chi_squared + regularization_term + _log_det(factor_a) - _log_det(jnp.linalg.cholesky(h))
-                   + noise_normalization)
+    return -0.5 * (chi_squared + regularization_term + _log_det_given(a, log_det_a)
+                   - _log_det(jnp.linalg.cholesky(h)) + noise_normalization)
