@@ -1,7 +1,7 @@
 """swiftw's F inside `jax.jit` (XLA FFI) against the NumPy-side call and a pure-JAX F, one thread.
 
     python -m bench.jax_ffi [--presets sma alma alma_high] [--seconds 8]
-    python -m bench.jax_ffi --evidence 5 [--presets ...]   # the whole unconstrained evidence
+    python -m bench.jax_ffi --evidence 5 [--presets ...]   # the whole evidence, positive-only and unconstrained
 
 Per preset (bench.harness's curvature_matrix inputs: Delaunay S = 1500, B = 3):
 - "numpy": `CurvatureOperator.curvature_matrix` (the prepared operator, method auto);
@@ -135,29 +135,30 @@ def run(preset: str, seconds: float) -> dict:
                 err_jit=err_jit, err_pure=err_pure, pure_first=compile_and_first, chunk=chunk)
 
 
-def run_evidence(preset: str, calls: int) -> dict:
-    """The whole unconstrained evidence: NumPy-side `CurvatureOperator.log_likelihood` against
-    `swiftw.jax.log_evidence(positive_only=False)` in jit, and its jitted gradient with respect
-    to the weights and the coefficient (medians of alternating calls)."""
+def run_evidence(preset: str, calls: int, positive_only: bool) -> dict:
+    """The whole evidence: NumPy-side `CurvatureOperator.inversion(...).log_evidence` against
+    `swiftw.jax.log_evidence` in jit, and its jitted gradient with respect to the weights and the
+    coefficient (medians of alternating calls)."""
     problem = harness.problem_for("curvature_matrix", preset)
     idx, w = problem.pix_indexes_for_sub_slim_index, problem.pix_weights_for_sub_slim_index
     op = swiftw.CurvatureOperator(problem.w_compact, problem.native_index_for_slim_index)
     fixed = (problem.dirty_image, problem.data, problem.noise_map, idx)
     graph = (problem.neighbors, problem.neighbors_sizes)
-    numpy_side = lambda: op.log_likelihood(*fixed, w, *graph)
-    evidence = lambda x, c: sjax.log_evidence(op, *fixed, x, *graph, c, positive_only=False)
+    numpy_side = lambda: op.inversion(*fixed, w, *graph, coefficient=1.0, positive_only=positive_only).log_evidence
+    evidence = lambda x, c: sjax.log_evidence(op, *fixed, x, *graph, c, positive_only=positive_only)
     value, grad = jax.jit(evidence), jax.jit(jax.grad(evidence, argnums=(0, 1)))
     w_d, one = jnp.asarray(w), jnp.float64(1.0)
     in_jit = lambda: value(w_d, one).block_until_ready()
     with_grad = lambda: jax.block_until_ready(grad(w_d, one))
     err = abs(float(in_jit()) - numpy_side()) / abs(numpy_side())
+    zeros = op.inversion(*fixed, w, *graph, coefficient=1.0, positive_only=positive_only).zeros
     with_grad()
     times = {"numpy": [], "jit": [], "grad": []}
     for _ in range(calls):
         for name, call in (("numpy", numpy_side), ("jit", in_jit), ("grad", with_grad)):
             times[name].append(_time(call))
     medians = {k: statistics.median(v) for k, v in times.items()}
-    return dict(preset=preset, err=err, **medians)
+    return dict(preset=preset, positive_only=positive_only, zero_fraction=zeros / problem.pixels, err=err, **medians)
 
 
 def _header(*columns: str) -> None:
@@ -171,20 +172,23 @@ def main(argv=None) -> None:
     parser.add_argument("--presets", nargs="+", default=["sma", "alma", "alma_high"])
     parser.add_argument("--seconds", type=float, default=8.0, help="budget of the alternating numpy/jit pairs")
     parser.add_argument("--evidence", type=int, default=0, metavar="CALLS",
-                        help="instead: time the whole unconstrained evidence (value and gradient), CALLS rounds")
+                        help="instead: time the whole evidence, positive-only and unconstrained (value and gradient), CALLS rounds")
     parser.add_argument("--json", help="write every row to this file")
     args = parser.parse_args(argv)
     rows = []
     swiftw.set_num_threads(1)
     print(f"jax {jax.__version__}, jaxlib {jax.lib.__version__}, one thread (XLA_FLAGS={os.environ['XLA_FLAGS']!r})")
     if args.evidence:
-        _header("preset", "NumPy-side log_likelihood", "log_evidence in jit", "its grad (w, coefficient) in jit",
-                "rel. diff")
+        _header("preset", "solve", "zeros", "NumPy-side inversion", "log_evidence in jit", "jit / NumPy",
+                "its grad (w, coefficient) in jit", "grad / value", "rel. diff")
         for preset in args.presets:
-            r = run_evidence(preset, args.evidence)
-            rows.append(dict(r, preset=preset))
-            print(f"| {preset} | {1e3 * r['numpy']:.1f} ms | {1e3 * r['jit']:.1f} ms | {1e3 * r['grad']:.1f} ms | "
-                  f"{r['err']:.1e} |", flush=True)
+            for positive_only in (True, False):
+                r = run_evidence(preset, args.evidence, positive_only)
+                rows.append(r)
+                print(f"| {preset} | {'positive-only' if positive_only else 'unconstrained'} | "
+                      f"{100 * r['zero_fraction']:.0f}% | {1e3 * r['numpy']:.1f} ms | {1e3 * r['jit']:.1f} ms | "
+                      f"{r['jit'] / r['numpy']:.2f} | {1e3 * r['grad']:.1f} ms | {r['grad'] / r['jit']:.2f} | "
+                      f"{r['err']:.1e} |", flush=True)
         _write(args.json, rows)
         return
     _header("preset", "M", "S", "NumPy-side F", "F in jax.jit", "jit / NumPy", "pure-JAX rfft2 F", "pure JAX / jit",

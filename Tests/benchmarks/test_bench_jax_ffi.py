@@ -16,8 +16,10 @@ def test_jax_ffi_row_at_ci():
     assert r["err_jit"] <= 1e-12 and r["err_pure"] <= 1e-10
 
 
-def test_jax_ffi_evidence_row_at_ci():
+@pytest.mark.parametrize("positive_only", [True, False])
+def test_jax_ffi_evidence_row_at_ci(positive_only):
     from bench import jax_ffi
 
-    r = jax_ffi.run_evidence("ci", calls=1)
+    r = jax_ffi.run_evidence("ci", calls=1, positive_only=positive_only)
     assert r["numpy"] > 0 and r["jit"] > 0 and r["grad"] > 0 and r["err"] <= 1e-10
+    assert (r["zero_fraction"] > 0) == positive_only
