@@ -34,8 +34,9 @@ public enum PositiveOnlyStrategy: Int {
 /// principal pivoting (J. Kim, H. Park, SIAM J. Sci. Comput. 33 (2011)): given a passive set P
 /// (zero set Z its complement), solve A_PP s_P = d_P with s_Z = 0, then move every variable that
 /// breaks a KKT condition (s_i < 0 in P, g_i < 0 in Z) across at once; when a full exchange stops
-/// shrinking the number of such variables for three steps, move only the one of largest index
-/// (Murty's rule, which terminates).
+/// shrinking the number of such variables for three steps, finish from that passive set by Lawson
+/// and Hanson's method (`lawsonHansonSolve`), which terminates. (Murty's one-variable rule, the
+/// usual backup, took over a hundred solves on strongly regularised problems with ~90% zeros.)
 ///
 /// First, one Cholesky factor of all of A (in the order of a guess at s, see below) gives
 /// log det A and the unconstrained u = A^-1 d; the
@@ -114,7 +115,13 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
             fullExchanges -= 1
             for v in breaking { passive[v].toggle() }
         } else {
-            passive[breaking.max()!].toggle()
+            // Whole exchanges stopped helping: Lawson and Hanson's method from this passive set ends.
+            let finish = try lawsonHansonSolve(a: a, d: d, passive: passive, order: order, factor: &factor,
+                                               tolerance: violationTolerance, solves: &iterations,
+                                               maxSolves: maxIterations)
+            x = finish.s
+            passive = finish.passive
+            break
         }
     }
     var zeros = 0
@@ -131,39 +138,26 @@ func descendingOrder(_ values: UnsafeBufferPointer<Double>) -> [Int] {
     Array(0..<values.count).sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
 }
 
+/// How far beyond zero, relative to the terms that make it up, a KKT quantity counts as broken.
+let violationTolerance = 1e-11
+
 /// The variables that break a KKT condition at x (zero on the zero set): x_i < 0 on the passive
 /// set, g_i = (A x - d)_i < 0 on the zero set, each beyond its rounding error (relative to the
 /// terms that make it up). Cost |Z| n.
 func violations(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer<Double>, x: [Double],
                 passive: [Bool]) -> [Int] {
     let n = d.count
-    let tolerance = 1e-11
+    let tolerance = violationTolerance
     var xMax = 0.0
     for v in x { xMax = max(xMax, abs(v)) }
     var out: [Int] = []
-    x.withUnsafeBufferPointer { xs in
-        for i in 0..<n {
-            if passive[i] {
-                if xs[i] < -tolerance * xMax { out.append(i) }
-                continue
-            }
-            let row = a.baseAddress! + i * n
-            var g = SIMD8<Double>(), scale = SIMD8<Double>()
-            var j = 0
-            while j + 8 <= n {
-                let ar = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Double>.self)
-                let xv = UnsafeRawPointer(xs.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
-                let t = ar * xv
-                g += t
-                scale += t.replacing(with: -t, where: t .< 0)
-                j += 8
-            }
-            var gs = g.sum(), ss = scale.sum()
-            while j < n { let t = row[j] * xs[j]; gs += t; ss += abs(t); j += 1 }
-            gs -= d[i]
-            ss += abs(d[i])
-            if gs < -tolerance * ss { out.append(i) }
+    for i in 0..<n {
+        if passive[i] {
+            if x[i] < -tolerance * xMax { out.append(i) }
+            continue
         }
+        let (g, scale) = gradientEntry(a: a, d: d, x: x, row: i)
+        if g < -tolerance * scale { out.append(i) }
     }
     return out
 }
