@@ -67,35 +67,8 @@ func curvature(_ order: CurvatureOrder, threads: Int, out: UnsafeMutableBufferPo
             @inline(__always) func omega(_ j: Int) -> UnsafePointer<Double> {
                 firstRow[j] <= r ? row(tid, j, r) : UnsafePointer(zeros.pointer)
             }
-            let o0 = omega(0), o1 = omega(1), o2 = omega(2), o3 = omega(3)
-            let o4 = omega(4), o5 = omega(5), o6 = omega(6), o7 = omega(7)
-            // Four ranks at a time where their columns are consecutive, as a transpose of eight
-            // 4-lane loads; one at a time elsewhere.
-            let base = r * width
-            var k = r0
-            while k < r1 {
-                let c = slotAt[k] - base
-                let line = UnsafeMutableRawPointer(panel + k * lanes)
-                if k + 4 <= r1 && slotAt[k + 3] == slotAt[k] + 3 {
-                    @inline(__always) func load(_ o: UnsafePointer<Double>) -> SIMD4<Double> {
-                        UnsafeRawPointer(o + c).loadUnaligned(as: SIMD4<Double>.self)
-                    }
-                    let (l0, l1, l2, l3) = transposed(load(o0), load(o1), load(o2), load(o3))
-                    let (h0, h1, h2, h3) = transposed(load(o4), load(o5), load(o6), load(o7))
-                    @inline(__always) func store(_ t: Int, _ low: SIMD4<Double>, _ high: SIMD4<Double>) {
-                        line.storeBytes(of: low, toByteOffset: t * 64, as: SIMD4<Double>.self)
-                        line.storeBytes(of: high, toByteOffset: t * 64 + 32, as: SIMD4<Double>.self)
-                    }
-                    store(0, l0, h0)
-                    store(1, l1, h1)
-                    store(2, l2, h2)
-                    store(3, l3, h3)
-                    k += 4
-                } else {
-                    line.storeBytes(of: Lanes(o0[c], o1[c], o2[c], o3[c], o4[c], o5[c], o6[c], o7[c]), as: Lanes.self)
-                    k += 1
-                }
-            }
+            let rowOmegas = (omega(0), omega(1), omega(2), omega(3), omega(4), omega(5), omega(6), omega(7))
+            interleave(rowOmegas, slotAt: slotAt, base: r * width, ranks: r0..<r1, into: panel + r0 * lanes)
         }
     }
     // Blocks are taken in order. A block can be assembled once every earlier block is gathered
@@ -159,6 +132,45 @@ func curvature(_ order: CurvatureOrder, threads: Int, out: UnsafeMutableBufferPo
         if let block = waiting, !Interrupt.requested { _ = assembleWaiting(block) }
     }
     withExtendedLifetime((work, zeros, queue)) {}
+}
+
+/// Row r of eight omegas (one per lane of a panel), as `interleave` reads them.
+typealias OmegaRows = (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
+                       UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>)
+
+/// Ranks `ranks` of one omega row (slot of rank k: `slotAt[k]`, column `slotAt[k] - base`) from
+/// eight omegas' rows `o` into 8-lane lines, `lines[(k - ranks.lowerBound) * 8 + j] = o.j[column]`:
+/// four ranks at a time where their columns are consecutive, as a transpose of eight 4-lane
+/// loads; one at a time elsewhere.
+@inline(__always)
+func interleave(_ o: OmegaRows, slotAt: UnsafePointer<Int>, base: Int, ranks: Range<Int>,
+                into lines: UnsafeMutablePointer<Double>) {
+    let (o0, o1, o2, o3, o4, o5, o6, o7) = o
+    let r0 = ranks.lowerBound, r1 = ranks.upperBound
+    var k = r0
+    while k < r1 {
+        let c = slotAt[k] - base
+        let line = UnsafeMutableRawPointer(lines + (k - r0) * 8)
+        if k + 4 <= r1 && slotAt[k + 3] == slotAt[k] + 3 {
+            @inline(__always) func load(_ o: UnsafePointer<Double>) -> SIMD4<Double> {
+                UnsafeRawPointer(o + c).loadUnaligned(as: SIMD4<Double>.self)
+            }
+            let (l0, l1, l2, l3) = transposed(load(o0), load(o1), load(o2), load(o3))
+            let (h0, h1, h2, h3) = transposed(load(o4), load(o5), load(o6), load(o7))
+            @inline(__always) func store(_ t: Int, _ low: SIMD4<Double>, _ high: SIMD4<Double>) {
+                line.storeBytes(of: low, toByteOffset: t * 64, as: SIMD4<Double>.self)
+                line.storeBytes(of: high, toByteOffset: t * 64 + 32, as: SIMD4<Double>.self)
+            }
+            store(0, l0, h0)
+            store(1, l1, h1)
+            store(2, l2, h2)
+            store(3, l3, h3)
+            k += 4
+        } else {
+            line.storeBytes(of: SIMD8(o0[c], o1[c], o2[c], o3[c], o4[c], o5[c], o6[c], o7[c]), as: SIMD8<Double>.self)
+            k += 1
+        }
+    }
 }
 
 /// `F = T^T W T` from the w-tilde matrix W (M, M) in memory. Omega is `sum w W[m, :]` over the

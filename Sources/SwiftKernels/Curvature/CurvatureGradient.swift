@@ -1,3 +1,5 @@
+import SwiftwABI
+
 extension OffsetOperator {
     /// The vector-Jacobian product of `F = T^T W T` with respect to the mapping's weights: for a
     /// cotangent G (S, S) and the mapping's (M, B) arrays,
@@ -5,12 +7,15 @@ extension OffsetOperator {
     ///     out[m, b] = sum_s' (W T)[m, s'] (G + G^T)[pix[m, b], s']
     ///
     /// (F is bilinear in T and T[m, s] is the sum of the weights w[m, b] with pix[m, b] = s), and
-    /// 0 from a row's first -1 on. Columns s' of `W T` are built eight at a time, one box row at a
-    /// time as the direct method builds them, then read at the row's masked pixels, so no M x S
-    /// matrix is held. Cost: nnz x M multiply-adds for the columns (twice a direct F's, which
-    /// needs only the rows from each column's first by symmetry) plus S x M x B / 8 vector
-    /// products for the contraction; memory S^2 for G + G^T (by groups of eight columns) and
-    /// (threads x M x B) sums.
+    /// 0 from a row's first -1 on. Columns s' of `W T` are built eight at a time (a group), one
+    /// box row at a time as the direct method builds them, and interleaved by rank into a row's
+    /// panel as F's are (`interleave`), so no M x S matrix is held; the group's eight columns of
+    /// G + G^T are made for it (in cache while it runs). Cost: nnz x M multiply-adds for the
+    /// columns (twice a direct F's, which needs only the rows from each column's first by
+    /// symmetry), 2 S^2 reads of G, and S x M x B / 8 8-lane products for the contraction, summed
+    /// four pixels at a time by a transpose; memory threads x (8 S + M x B) doubles. Measured
+    /// (one thread, Delaunay S = 1500, B = 3): 2.2 direct F at sma (M = 3852), 2.1 at alma
+    /// (M = 15380).
     ///
     /// `order` must come from this operator for the same arrays; `indexes` is copied once and
     /// checked again here (it is read without the GIL).
@@ -22,8 +27,11 @@ extension OffsetOperator {
         precondition(order.isFor(ranks), "an order made by this operator")
         let m = native.count, s = order.sources
         precondition(indexes.count == m * b && out.count == m * b && g.count == s * s)
-        // The mapping's sources, read once; -1 from a row's first -1 on.
-        let pix = Buffer<Int>(uninitialized: max(m * b, 1))
+        // The mapping's sources by rank, one plane per column k of the arrays
+        // (`sources[k * m + rank]`), s (a zero line of the cotangent's block) from a row's first -1
+        // on.
+        let rankOf = ranks.rankOf.pointer
+        let sourceOf = Buffer<Int32>(uninitialized: max(m * b, 1))
         for i in 0..<m {
             var ended = false
             for k in 0..<b {
@@ -31,49 +39,32 @@ extension OffsetOperator {
                 if v == -1 { ended = true } else if v < 0 || v >= s {
                     throw SparseMapping.outside(name, i, k, v, sources: s)
                 }
-                pix.pointer[i * b + k] = Int(v)
+                sourceOf.pointer[k * m + rankOf[i]] = ended ? Int32(s) : Int32(v)
             }
         }
         out.initialize(repeating: 0)
         guard m > 0 && s > 0 && b > 0 else { return }
-        // Eight consecutive sources at a time: (G + G^T)[p, s'..s'+7] (the sum is symmetric) is then
-        // one vector load, from a (S, 8) block per group that stays in cache (rows of G + G^T
-        // would be a cache miss per entry), so the contraction is one vector product and sum per entry
-        // (into scalar sums: M x B of them stay in cache, vector ones would not).
         let lanes = 8, groups = (s + lanes - 1) / lanes
-        let sym = Buffer<Double>(groups * s * lanes, repeating: 0)
-        for q0 in Swift.stride(from: 0, to: s, by: 64) {  // G's rows in tiles, so each of its lines is read once
-            for group in 0..<groups {
-                let block = sym.pointer + group * s * lanes, c = group * lanes, width = min(lanes, s - c)
-                for q in q0..<min(q0 + 64, s) {  // eight values of G's row q, one of each of rows c..c+7
-                    for l in 0..<width { block[q * lanes + l] = g[q * s + c + l] + g[(c + l) * s + q] }
-                }
-            }
-        }
-        // Image pixel and box column of each rank (ranks run along the box's rows).
-        let pixelAt = Buffer<Int>(uninitialized: m), columnAt = Buffer<Int>(uninitialized: m)
-        for i in 0..<m {
-            let r = ranks.rankOf.pointer[i]
-            pixelAt.pointer[r] = i
-            columnAt.pointer[r] = ranks.slotAt.pointer[r] % width
-        }
         let e0 = table.pointer, side = tableWidth, height = height, width = width
-        let start = order.entryStart.pointer, pixel = order.entryPixel.pointer, weight = order.entryWeight.pointer
-        let position = order.position.pointer
-        let nativeRows = native.rows, nativeCols = native.cols, rowRankStart = ranks.rowRankStart.pointer
+        let pixel = order.entryPixel.pointer, weight = order.entryWeight.pointer, position = order.position.pointer
+        let nativeRows = native.rows, nativeCols = native.cols
+        let rowRankStart = ranks.rowRankStart.pointer, slotAt = ranks.slotAt.pointer
         let spanLow = spanLow.pointer, spanHigh = spanHigh.pointer
-        var widest = 1
-        for a in 0..<s { widest = max(widest, start[a + 1] - start[a]) }
-        let threads = min(Threads.count, groups), rowSize = (width + 11) & ~3
+        var widest = 1, longest = 1
+        for a in 0..<s { widest = max(widest, order.entries(a).count) }
+        for r in 0..<height { longest = max(longest, rowRankStart[r + 1] - rowRankStart[r]) }
+        // Per thread: each lane's entries as (table offset, weight) and their number, a row of
+        // each lane's omega, the row's panel, the group's block of G + G^T and the sums by rank.
+        let threads = min(Threads.count, groups), rowSize = (width + 11) & ~3, blockSize = (s + 1) * lanes
         let offsets = Buffer<Int>(threads * lanes * widest, repeating: 0), weights = Scratch(threads * lanes * widest)
         let counts = Buffer<Int>(threads * lanes, repeating: 0)
-        let rows = Scratch(threads * lanes * rowSize), sums = Scratch(threads * m * b)
+        let rows = Scratch(threads * lanes * rowSize), panels = Scratch(threads * lanes * longest)
+        let blocks = Scratch(threads * blockSize), sums = Scratch(threads * m * b)
         parallelFor(groups, threads: threads) { tid, group in
-            let slot = tid * lanes
+            let slot = tid * lanes, c = group * lanes
             var entries = 0
             for l in 0..<lanes {
-                let source = group * lanes + l
-                let range = source < s ? order.entries(position[source]) : 0..<0
+                let range = c + l < s ? order.entries(position[c + l]) : 0..<0
                 let offset = offsets.pointer + (slot + l) * widest, w = weights.pointer + (slot + l) * widest
                 for (k, e) in range.enumerated() {
                     offset[k] = (height - 1 - nativeRows[pixel[e]]) * side + width - 1 - nativeCols[pixel[e]]
@@ -83,8 +74,11 @@ extension OffsetOperator {
                 entries += range.count
             }
             guard entries > 0 else { return }
-            let row = rows.pointer + slot * rowSize, sum = sums.pointer + tid * m * b
-            let gBlock = sym.pointer + group * s * lanes
+            let block = blocks.pointer + tid * blockSize, sum = sums.pointer + tid * m * b
+            symmetricBlock(g, sources: s, columns: c, into: block)
+            let row = rows.pointer + slot * rowSize, panel = panels.pointer + slot * longest
+            @inline(__always) func omega(_ l: Int) -> UnsafePointer<Double> { UnsafePointer(row + l * rowSize) }
+            let omegas = (omega(0), omega(1), omega(2), omega(3), omega(4), omega(5), omega(6), omega(7))
             for r in 0..<height where spanLow[r] <= spanHigh[r] {
                 // Whole vectors from a 4-aligned column, as in the direct method's rows (a lane
                 // without entries gets zeros).
@@ -93,23 +87,97 @@ extension OffsetOperator {
                     addWindows(row + l * rowSize + lo, e0 + r * side + lo, offsets.pointer + (slot + l) * widest,
                                weights.pointer + (slot + l) * widest, entries: counts.pointer[slot + l], count)
                 }
-                for rank in rowRankStart[r]..<rowRankStart[r + 1] {
-                    let i = pixelAt.pointer[rank], c = columnAt.pointer[rank]
-                    var omega = Vec()
-                    for l in 0..<lanes { omega[l] = row[l * rowSize + c] }
-                    for k in 0..<b {
-                        let p = pix.pointer[i * b + k]
-                        if p < 0 { break }
-                        sum[i * b + k] += horizontalSum(omega * UnsafeRawPointer(gBlock + p * lanes).loadUnaligned(as: Vec.self))
-                    }
-                }
+                let rowRanks = rowRankStart[r]..<rowRankStart[r + 1]
+                interleave(omegas, slotAt: slotAt, base: r * width, ranks: rowRanks, into: panel)
+                contract(panel, rowRanks, block, sourceOf.pointer, planes: b, pixels: m, into: sum)
             }
         }
-        for t in 0..<threads {
-            let sum = sums.pointer + t * m * b
-            for i in 0..<(m * b) { out[i] += sum[i] }
+        for i in 0..<m {
+            for k in 0..<b {
+                let at = k * m + rankOf[i]
+                if Int(sourceOf.pointer[at]) == s { break }  // the row ended
+                var total = 0.0
+                for t in 0..<threads { total += sums.pointer[t * m * b + at] }
+                out[i * b + k] = total
+            }
         }
-        withExtendedLifetime((pix, sym, pixelAt, columnAt, offsets, weights, counts, rows, sums)) {}
+        withExtendedLifetime((sourceOf, offsets, weights, counts, rows, panels, blocks, sums)) {}
+    }
+}
+
+/// `block[q * 8 + l] = G[q, c + l] + G[c + l, q]` for q in 0..<S (0 for lanes past S), and a
+/// zero line at q = S: eight columns of the symmetric G + G^T, one 8-lane line per row, for a
+/// group's contraction (from G's eight rows c... and a strip of its columns, in cache while the
+/// group runs). Cost: 2 x 8 S loads.
+@inline(__always)
+private func symmetricBlock(_ g: UnsafeBufferPointer<Double>, sources s: Int, columns c: Int,
+                            into block: UnsafeMutablePointer<Double>) {
+    let g = g.baseAddress!, lanes = 8, ahead = 32
+    var q = 0
+    if c + lanes <= s {
+        // Four of G's rows at a time: 4-lane runs of rows c..c+7 transposed, plus one line of each row.
+        @inline(__always) func run(_ l: Int) -> SIMD4<Double> { UnsafeRawPointer(g + (c + l) * s + q).loadUnaligned(as: SIMD4<Double>.self) }
+        while q + 4 <= s {
+            // G's lines c..c+7 of rows q... are a stride of S apart, on a page each: no hardware
+            // prefetcher follows them, so they are asked for `ahead` rows early (two lines each).
+            for t in 0..<4 where q + ahead + t < s {
+                let line = g + (q + ahead + t) * s + c
+                swiftw_prefetch(line)
+                swiftw_prefetch(line + 7)
+            }
+            let (l0, l1, l2, l3) = transposed(run(0), run(1), run(2), run(3))
+            let (h0, h1, h2, h3) = transposed(run(4), run(5), run(6), run(7))
+            @inline(__always) func store(_ t: Int, _ low: SIMD4<Double>, _ high: SIMD4<Double>) {
+                let line = UnsafeRawPointer(g + (q + t) * s + c).loadUnaligned(as: Vec.self)
+                UnsafeMutableRawPointer(block + (q + t) * lanes).storeBytes(of: line + Vec(lowHalf: low, highHalf: high), as: Vec.self)
+            }
+            store(0, l0, h0)
+            store(1, l1, h1)
+            store(2, l2, h2)
+            store(3, l3, h3)
+            q += 4
+        }
+    }
+    let width = min(lanes, s - c)
+    while q < s {
+        for l in 0..<lanes { block[q * lanes + l] = l < width ? g[q * s + c + l] + g[(c + l) * s + q] : 0 }
+        q += 1
+    }
+    (block + s * lanes).update(repeating: 0, count: lanes)
+}
+
+/// `sum[k * pixels + rank] += <panel line of rank, block line of sources[k * pixels + rank]>` for
+/// the ranks of one box row and every plane k: four ranks at a time, their four 8-lane products
+/// folded to 4 lanes and summed across by a 4 x 4 transpose (one 4-lane add into the sums instead
+/// of four horizontal sums); one at a time for the rest.
+@inline(__always)
+private func contract(_ panel: UnsafePointer<Double>, _ ranks: Range<Int>, _ block: UnsafePointer<Double>,
+                      _ sources: UnsafePointer<Int32>, planes: Int, pixels: Int, into sum: UnsafeMutablePointer<Double>) {
+    let panel = UnsafeRawPointer(panel), block = UnsafeRawPointer(block)
+    @inline(__always) func line(_ p: UnsafeRawPointer, _ i: Int) -> Vec { p.loadUnaligned(fromByteOffset: i * 64, as: Vec.self) }
+    var k = ranks.lowerBound, j = 0
+    while k + 4 <= ranks.upperBound {
+        let w0 = line(panel, j), w1 = line(panel, j + 1), w2 = line(panel, j + 2), w3 = line(panel, j + 3)
+        for plane in 0..<planes {
+            let source = sources + plane * pixels + k
+            @inline(__always) func folded(_ w: Vec, _ t: Int) -> SIMD4<Double> {
+                let v = w * line(block, Int(source[t]))
+                return v.lowHalf + v.highHalf
+            }
+            let (x0, x1, x2, x3) = transposed(folded(w0, 0), folded(w1, 1), folded(w2, 2), folded(w3, 3))
+            let target = UnsafeMutableRawPointer(sum + plane * pixels + k)
+            target.storeBytes(of: target.loadUnaligned(as: SIMD4<Double>.self) + ((x0 + x1) + (x2 + x3)), as: SIMD4<Double>.self)
+        }
+        k += 4
+        j += 4
+    }
+    while k < ranks.upperBound {
+        let w = line(panel, j)
+        for plane in 0..<planes {
+            sum[plane * pixels + k] += horizontalSum(w * line(block, Int(sources[plane * pixels + k])))
+        }
+        k += 1
+        j += 1
     }
 }
 
