@@ -27,9 +27,10 @@ extension OffsetOperator {
         precondition(order.isFor(ranks), "an order made by this operator")
         let m = native.count, s = order.sources
         precondition(indexes.count == m * b && out.count == m * b && g.count == s * s)
-        // The mapping's sources by rank, one plane per column k of the arrays
-        // (`sources[k * m + rank]`), s (a zero line of the cotangent's block) from a row's first -1
-        // on.
+        // The mapping's sources by rank, as places, one plane per column k of the arrays
+        // (`sourceOf[k * m + rank]`), s (a zero line of the cotangent's block) from a row's first
+        // -1 on: a block's lines are kept by place, so that a box row's pixels, whose sources were
+        // mostly first met in the rows just before, read lines close together.
         let rankOf = ranks.rankOf.pointer
         let sourceOf = Buffer<Int32>(uninitialized: max(m * b, 1))
         for i in 0..<m {
@@ -39,7 +40,7 @@ extension OffsetOperator {
                 if v == -1 { ended = true } else if v < 0 || v >= s {
                     throw SparseMapping.outside(name, i, k, v, sources: s)
                 }
-                sourceOf.pointer[k * m + rankOf[i]] = ended ? Int32(s) : Int32(v)
+                sourceOf.pointer[k * m + rankOf[i]] = ended ? Int32(s) : Int32(order.position.pointer[Int(v)])
             }
         }
         out.initialize(repeating: 0)
@@ -75,7 +76,7 @@ extension OffsetOperator {
             }
             guard entries > 0 else { return }
             let block = blocks.pointer + tid * blockSize, sum = sums.pointer + tid * m * b
-            symmetricBlock(g, sources: s, columns: c, into: block)
+            symmetricBlock(g, sources: s, columns: c, lineOf: position, into: block)
             let row = rows.pointer + slot * rowSize, panel = panels.pointer + slot * longest
             @inline(__always) func omega(_ l: Int) -> UnsafePointer<Double> { UnsafePointer(row + l * rowSize) }
             let omegas = (omega(0), omega(1), omega(2), omega(3), omega(4), omega(5), omega(6), omega(7))
@@ -105,13 +106,13 @@ extension OffsetOperator {
     }
 }
 
-/// `block[q * 8 + l] = G[q, c + l] + G[c + l, q]` for q in 0..<S (0 for lanes past S), and a
-/// zero line at q = S: eight columns of the symmetric G + G^T, one 8-lane line per row, for a
+/// `block[rowOf[q] * 8 + l] = G[q, c + l] + G[c + l, q]` for q in 0..<S (0 for lanes past S),
+/// and a zero line at S: eight columns of the symmetric G + G^T, one 8-lane line per row, for a
 /// group's contraction (from G's eight rows c... and a strip of its columns, in cache while the
 /// group runs). Cost: 2 x 8 S loads.
 @inline(__always)
 private func symmetricBlock(_ g: UnsafeBufferPointer<Double>, sources s: Int, columns c: Int,
-                            into block: UnsafeMutablePointer<Double>) {
+                            lineOf rowOf: UnsafePointer<Int>, into block: UnsafeMutablePointer<Double>) {
     let g = g.baseAddress!, lanes = 8, ahead = 32
     var q = 0
     if c + lanes <= s {
@@ -129,7 +130,7 @@ private func symmetricBlock(_ g: UnsafeBufferPointer<Double>, sources s: Int, co
             let (h0, h1, h2, h3) = transposed(run(4), run(5), run(6), run(7))
             @inline(__always) func store(_ t: Int, _ low: SIMD4<Double>, _ high: SIMD4<Double>) {
                 let line = UnsafeRawPointer(g + (q + t) * s + c).loadUnaligned(as: Vec.self)
-                UnsafeMutableRawPointer(block + (q + t) * lanes).storeBytes(of: line + Vec(lowHalf: low, highHalf: high), as: Vec.self)
+                UnsafeMutableRawPointer(block + rowOf[q + t] * lanes).storeBytes(of: line + Vec(lowHalf: low, highHalf: high), as: Vec.self)
             }
             store(0, l0, h0)
             store(1, l1, h1)
@@ -140,7 +141,7 @@ private func symmetricBlock(_ g: UnsafeBufferPointer<Double>, sources s: Int, co
     }
     let width = min(lanes, s - c)
     while q < s {
-        for l in 0..<lanes { block[q * lanes + l] = l < width ? g[q * s + c + l] + g[(c + l) * s + q] : 0 }
+        for l in 0..<lanes { block[rowOf[q] * lanes + l] = l < width ? g[q * s + c + l] + g[(c + l) * s + q] : 0 }
         q += 1
     }
     (block + s * lanes).update(repeating: 0, count: lanes)
