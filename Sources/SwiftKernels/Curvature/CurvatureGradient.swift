@@ -12,10 +12,12 @@ extension OffsetOperator {
     /// panel as F's are (`interleave`), so no M x S matrix is held; the group's eight columns of
     /// G + G^T are made for it (in cache while it runs). Cost: nnz x M multiply-adds for the
     /// columns (twice a direct F's, which needs only the rows from each column's first by
-    /// symmetry), 2 S^2 reads of G, and S x M x B / 8 8-lane products for the contraction, summed
-    /// four pixels at a time by a transpose; memory threads x (8 S + M x B) doubles. Measured
-    /// (one thread, Delaunay S = 1500, B = 3): 2.2 direct F at sma (M = 3852), 2.1 at alma
-    /// (M = 15380).
+    /// symmetry), G read about 2.5 times (S^2 doubles; its column strips are strided), and
+    /// S x M x B / 8 8-lane products for the contraction, summed four pixels at a time by a
+    /// transpose; memory threads x (8 S + M x B) doubles. Measured (one thread, Delaunay
+    /// S = 1500, B = 3, in units of a direct F): sma (M = 3852) 2.2 = columns 1.0 + G + G^T 0.65
+    /// + contraction 0.6; alma (M = 15380) 2.1 = 1.6 + 0.1 + 0.5 (the columns grow as M^2, G's
+    /// reads as S^2).
     ///
     /// `order` must come from this operator for the same arrays; `indexes` is copied once and
     /// checked again here (it is read without the GIL).
