@@ -4,6 +4,7 @@ LocalCluster of two worker processes and on the local threaded scheduler; bad ch
 their name."""
 
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ distributed = pytest.importorskip("dask.distributed",
 
 import swiftw  # noqa: E402
 import swiftw.dask as sd  # noqa: E402
+from swiftw import _partials  # noqa: E402
 
 EPS = 1e-12
 CHUNKINGS = ["one", "even", "uneven", "numpy"]
@@ -237,8 +239,6 @@ def test_known_shape_mismatch_fails_before_computing(rng):
 def test_chunks_run_single_threaded_and_restore_the_setting(rng, restore_threads):
     """While any chunk runs swiftw uses `num_threads` (1 by default); the caller's setting is back
     after, also when the local threaded scheduler runs several chunks at once in this process."""
-    from swiftw import _partials
-
     swiftw.set_num_threads(2)
     seen = []
     original = _partials.w_compact_curvature_interferometer_from
@@ -261,11 +261,22 @@ def test_chunks_run_single_threaded_and_restore_the_setting(rng, restore_threads
     assert swiftw.get_num_threads() == 2
 
 
+def _wait_until_no_chunk_runs(client):
+    """A failed computation's other chunks may still run on a worker after the client has raised
+    (Dask does not stop a running task); wait for them, so that they do not hold the setting."""
+    deadline = time.monotonic() + 60
+    while any(client.run(_partials.chunks_running).values()):
+        assert time.monotonic() < deadline, "chunks of an earlier test still run after 60 s"
+        time.sleep(0.05)
+
+
 def test_workers_are_left_as_they_were(client):
+    _wait_until_no_chunk_runs(client)
     before = client.run(swiftw.get_num_threads)
     noise = da.from_array(np.full(4000, 1.5), chunks=1000)
     uv = da.from_array(np.linspace(-1e5, 1e5, 8000).reshape(4000, 2), chunks=(1000, 2))
     client.compute(sd.w_compact_curvature_interferometer_from(8, noise, uv, 0.1)).result()
+    _wait_until_no_chunk_runs(client)
     assert client.run(swiftw.get_num_threads) == before
 
 

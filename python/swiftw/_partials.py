@@ -78,6 +78,12 @@ def _threads(n: int):
                 set_num_threads(_saved)
 
 
+def chunks_running() -> int:
+    """Chunks running in this process now (their thread setting is in force while this is > 0)."""
+    with _lock:
+        return _active
+
+
 @contextmanager
 def _named(chunk: Chunk):
     """Re-raise swiftw's error with the chunk's name in front."""
