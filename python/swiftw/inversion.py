@@ -15,7 +15,7 @@ from .likelihood import _log_det_regularization, _neighbours, noise_normalizatio
 __all__ = ["InversionResult", "reconstruction_positive_only_from"]
 
 # The routines the Swift solver calls, in the order `_swiftw.set_lapack` takes them.
-_LAPACK_ROUTINES = (("cython_lapack", "dpotrf"), ("cython_lapack", "dpotrs"),
+_LAPACK_ROUTINES = (("cython_lapack", "dpotrf"), ("cython_blas", "dtrsv"),
                     ("cython_blas", "dtrsm"), ("cython_blas", "dsyrk"),
                     ("cython_blas", "dgemm"))
 _installed_in: int | None = None  # the process that installed them: a fork inherits valid addresses

@@ -7,22 +7,22 @@ import SwiftwABI
 /// process (`install`). Every wrapper below takes column-major storage with leading dimension `ld`.
 public enum LAPACK {
     nonisolated(unsafe) static var potrf: swiftw_dpotrf_fn?
-    nonisolated(unsafe) static var potrs: swiftw_dpotrs_fn?
+    nonisolated(unsafe) static var trsv: swiftw_dtrsv_fn?
     nonisolated(unsafe) static var trsm: swiftw_dtrsm_fn?
     nonisolated(unsafe) static var syrk: swiftw_dsyrk_fn?
     nonisolated(unsafe) static var gemm: swiftw_dgemm_fn?
 
-    /// Installs the routines from their addresses (dpotrf, dpotrs, dtrsm, dsyrk, dgemm), all non-zero.
-    public static func install(potrf a: Int, potrs b: Int, trsm c: Int, syrk d: Int, gemm e: Int) throws {
+    /// Installs the routines from their addresses (dpotrf, dtrsv, dtrsm, dsyrk, dgemm), all non-zero.
+    public static func install(potrf a: Int, trsv b: Int, trsm c: Int, syrk d: Int, gemm e: Int) throws {
         guard a != 0, b != 0, c != 0, d != 0, e != 0 else { throw KernelError.value("a LAPACK routine address is 0") }
         potrf = unsafeBitCast(UnsafeRawPointer(bitPattern: a)!, to: swiftw_dpotrf_fn.self)
-        potrs = unsafeBitCast(UnsafeRawPointer(bitPattern: b)!, to: swiftw_dpotrs_fn.self)
+        trsv = unsafeBitCast(UnsafeRawPointer(bitPattern: b)!, to: swiftw_dtrsv_fn.self)
         trsm = unsafeBitCast(UnsafeRawPointer(bitPattern: c)!, to: swiftw_dtrsm_fn.self)
         syrk = unsafeBitCast(UnsafeRawPointer(bitPattern: d)!, to: swiftw_dsyrk_fn.self)
         gemm = unsafeBitCast(UnsafeRawPointer(bitPattern: e)!, to: swiftw_dgemm_fn.self)
     }
 
-    public static var installed: Bool { potrf != nil && potrs != nil && trsm != nil && syrk != nil && gemm != nil }
+    public static var installed: Bool { potrf != nil && trsv != nil && trsm != nil && syrk != nil && gemm != nil }
 
     static func require() throws {
         guard installed else {
@@ -38,11 +38,21 @@ public enum LAPACK {
         return Int(info)
     }
 
-    /// b := A^-1 b with A's lower factor at `l`. Cost 2 n^2.
+    /// b := A^-1 b = L^-T L^-1 b with A's lower factor L at `l`. Cost 2 n^2 (two dtrsv: dpotrs
+    /// would go through dtrsm, which packs L first and takes about three times as long for one
+    /// right-hand side).
     static func solveLower(_ l: UnsafeMutablePointer<Double>, n: Int, ld: Int, b: UnsafeMutablePointer<Double>) {
-        var uplo = CChar(UInt8(ascii: "L")), n32 = Int32(n), ld32 = Int32(ld), one: Int32 = 1
-        var ldb = Int32(max(n, 1)), info: Int32 = 0
-        potrs!(&uplo, &n32, &one, l, &ld32, b, &ldb, &info)
+        triangularSolve(l, n: n, ld: ld, transposed: false, x: b)
+        triangularSolve(l, n: n, ld: ld, transposed: true, x: b)
+    }
+
+    /// x := L^-1 x (`transposed`: L^-T x) with L (n x n) lower triangular. Cost n^2.
+    static func triangularSolve(_ l: UnsafeMutablePointer<Double>, n: Int, ld: Int, transposed: Bool,
+                                x: UnsafeMutablePointer<Double>) {
+        guard n > 0 else { return }
+        var uplo = CChar(UInt8(ascii: "L")), trans = CChar(UInt8(ascii: transposed ? "T" : "N"))
+        var diag = CChar(UInt8(ascii: "N")), n32 = Int32(n), ld32 = Int32(ld), inc: Int32 = 1
+        trsv!(&uplo, &trans, &diag, &n32, l, &ld32, x, &inc)
     }
 
     /// B (m x k) := B L^-T with L (k x k) lower triangular. Cost m k^2.

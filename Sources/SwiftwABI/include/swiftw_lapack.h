@@ -9,9 +9,9 @@
 
 /* Cholesky factor A = L L^T (uplo 'L') in place; info > 0: leading minor `info` not positive. */
 typedef void (*swiftw_dpotrf_fn)(char *uplo, int *n, double *a, int *lda, int *info);
-/* Solves A X = B with the factor of dpotrf. */
-typedef void (*swiftw_dpotrs_fn)(char *uplo, int *n, int *nrhs, double *a, int *lda,
-                                 double *b, int *ldb, int *info);
+/* x := op(A)^-1 x, A triangular, x a vector with stride incx (level 2: no packing of A). */
+typedef void (*swiftw_dtrsv_fn)(char *uplo, char *trans, char *diag, int *n, double *a, int *lda,
+                                double *x, int *incx);
 /* B := alpha op(A)^-1 B (side 'L') or alpha B op(A)^-1 (side 'R'), A triangular. */
 typedef void (*swiftw_dtrsm_fn)(char *side, char *uplo, char *transa, char *diag, int *m, int *n,
                                 double *alpha, double *a, int *lda, double *b, int *ldb);
