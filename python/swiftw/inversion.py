@@ -60,9 +60,9 @@ def _solve(data_vector, curvature_reg_matrix, *, positive_only: bool = True, war
            max_iterations: int = MAX_ITERATIONS, strategy: str = "auto") -> tuple[np.ndarray, float, int, int]:
     """(s, log det A, iterations, zeros) from the Swift solver; the arguments validated.
 
-    `strategy` says how each step's system is solved: "passive_set" (a Cholesky factor of A over
-    the passive set), "zero_set" (the capacitance identity on the factor of all of A) or "auto"
-    (the zero set while the first one holds at most half of the variables)."""
+    `strategy` says how each step's system is solved: "zero_set" (the capacitance identity on the
+    factor of all of A), "passive_set" (the same identity on a factor of A over the first passive
+    set, grown for variables that join it) or "auto" (the cheaper of the two by flop count)."""
     _install_lapack()
     d = floats(data_vector, "data_vector", 1)
     a = floats(curvature_reg_matrix, "curvature_reg_matrix", 2)

@@ -12,18 +12,13 @@ public struct PositiveOnlyOutcome: Equatable {
 
 /// How `positiveOnlySolve` solves each step's system (see there).
 public enum PositiveOnlyStrategy: Int {
-    /// The zero-set solver while the first zero set is at most `zeroSetLimit` of the variables.
+    /// The cheaper of the two below by their flop counts, read off the first zero set.
     case auto = 0
-    /// A Cholesky factor of A over the passive set, re-used over the shared prefix.
+    /// A Cholesky factor of A over the first passive set, grown at its end for variables that join
+    /// it, with the capacitance identity for the variables that leave it.
     case passiveSet = 1
     /// The capacitance identity on the factor of all of A.
     case zeroSet = 2
-
-    /// Above this fraction of variables in the first zero set, the passive-set factor is used (zero
-    /// set: ~ z + 3 z^2 Cholesky-of-A units for a fraction z; passive set: up to (1 - z)^3 per step).
-    /// Measured on the simulated presets (bench/inversion.py), the zero set was as fast or faster up
-    /// to first zero sets of ~45% (alma_high: 3.0 against 5.5 Cholesky units), 10% slower at alma.
-    static let zeroSetLimit = 0.5
 }
 
 /// The positive-only reconstruction: for A (n x n) symmetric positive definite and d (n),
@@ -39,15 +34,21 @@ public enum PositiveOnlyStrategy: Int {
 /// usual backup, took over a hundred solves on strongly regularised problems with ~90% zeros.)
 ///
 /// First, one Cholesky factor of all of A (in the order of a guess at s, see below) gives
-/// log det A and the unconstrained u = A^-1 d; the
-/// first passive set is where u > 0 (as fnnls seeds it), or where `start` > 0 (a warm start from
-/// a previous solution). Each step's system is then solved by `ZeroSetSolver` on that same factor
-/// (cheap while Z is small) or by a factor of A_PP (`PassiveFactor`, variables kept in the order
-/// of the seed's values so consecutive passive sets share a prefix whose factor is kept).
+/// log det A, the determinant the evidence needs, and the unconstrained u = A^-1 d; the first
+/// passive set is where u > 0 (as fnnls seeds it), or where `start` > 0 (a warm start from a
+/// previous solution). Each step's system is then solved by `ZeroSetSolver`, the capacitance
+/// identity, which also gives the gradient on the zero set without a product with A: either on
+/// that same factor (cheap while Z is small or late in the factor's order), or on a factor of A
+/// over the first passive set (`PassiveFactor`; variables that join the passive set later are
+/// appended to it, which keeps the factor's prefix). The auto strategy takes the cheaper by
+/// their flop counts.
 ///
-/// Cost: n^3 / 3 for the factor of A; then per step either a Cholesky of G_ZZ (|Z|^3 / 3, plus
-/// |Z| n^2 / 3 + |Z|^2 n once per variable that ever enters Z) or of the changed tail of A_PP
-/// (at most |P|^3 / 3); and |Z| n for the gradient.
+/// Cost: n^3 / 3 for the factor of A and 2 n^2 for u; then either ~(n - z)^2 + |Z| (n - z) once
+/// per variable at position z that ever enters Z, or |P|^3 / 3 once (plus |P|^2 per variable
+/// appended and (|P| - z)^2 per variable at list position z that leaves it); per step a Cholesky
+/// of the part of G_ZZ past the prefix shared with the last step, one dtrsv (n^2), and a row of
+/// A (n) per zero-set variable outside the factored list; once at the end, |Z| n to confirm
+/// the gradient on the zero set from A itself.
 ///
 /// - Parameters:
 ///   - positiveOnly: false returns the unconstrained A^-1 d (one factorisation).
@@ -79,33 +80,55 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
 
     let seed = start.map(Array.init) ?? u
     var passive = seed.map { $0 > 0 }
-    let firstZeros = Double(passive.filter { !$0 }.count) / Double(n)
+    // Zero-set steps on the factor of A cost ~(n - z)^2 per variable at position z entering Z
+    // (2.5 x the first zero set's: more variables enter later, and G); passive-set steps, |P|^3 / 3.
+    var zeroSetWork = 0.0, passiveCount = 0.0
+    for (k, v) in factorOrder.enumerated() {
+        if passive[v] { passiveCount += 1 } else { zeroSetWork += 2.5 * Double((n - k) * (n - k)) }
+    }
     let useZeroSet = strategy == .zeroSet
-        || (strategy == .auto && firstZeros <= PositiveOnlyStrategy.zeroSetLimit)
-    let order = seed.withUnsafeBufferPointer(descendingOrder)
-    var zeroSolver = useZeroSet ? ZeroSetSolver(factor: factor.work.pointer, n: n, unconstrained: uOrdered) : nil
+        || (strategy == .auto && zeroSetWork <= passiveCount * passiveCount * passiveCount / 3)
     var x = [Double](repeating: 0, count: n)
-    var rhs = [Double](repeating: 0, count: n)
     var smallest = Int.max, fullExchanges = 3
+    // The variables factored and their order: all of A, or the passive-set list (the seed's
+    // passive set by decreasing seed, so the variables likeliest to leave it come last, where the
+    // zero-set solver's columns are cheap; variables that join it later are appended).
+    var list = factorOrder
+    var positionOf = [Int](repeating: -1, count: n)
+    var solver: ZeroSetSolver
+    if useZeroSet {
+        solver = ZeroSetSolver(factor: factor.work.pointer, n: n, ld: n, unconstrained: uOrdered)
+    } else {
+        list = seed.withUnsafeBufferPointer(descendingOrder).filter { passive[$0] }
+        solver = try passiveSolver(factor: &factor, list: list, d: d)
+    }
+    for (k, v) in list.enumerated() { positionOf[v] = k }
     while !Interrupt.requested {
         guard iterations < maxIterations else {
             throw KernelError.value("the positive-only solve did not converge in max_iterations = \(maxIterations) "
                 + "solves (the unconstrained one included)")
         }
-        if zeroSolver != nil {
-            // The solver works in the factor's order: position k holds variable factorOrder[k].
-            let ordered = try zeroSolver!.solve((0..<n).filter { !passive[factorOrder[$0]] }).s
-            for (k, v) in factorOrder.enumerated() { x[v] = ordered[k] }
-        } else {
-            let list = order.filter { passive[$0] }
-            try factor.factor(list)
-            for (k, v) in list.enumerated() { rhs[k] = d[v] }
-            rhs.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
-            for v in 0..<n { x[v] = 0 }
-            for (k, v) in list.enumerated() { x[v] = rhs[k] }
+        let joining = (0..<n).filter { passive[$0] && positionOf[$0] < 0 }
+        if !joining.isEmpty {
+            // A passive-set list grows at its end: its factor's prefix is kept (a bordering).
+            list += joining
+            for (k, v) in list.enumerated() { positionOf[v] = k }
+            solver = try passiveSolver(factor: &factor, list: list, d: d)
         }
+        let step = try solver.solve((0..<list.count).filter { !passive[list[$0]] })
+        for v in 0..<n { x[v] = 0 }
+        for (k, v) in list.enumerated() { x[v] = step.s[k] }
         iterations += 1
-        let breaking = violations(a: a, d: d, x: x, passive: passive)
+        // The gradient on Z is lambda where Z meets the factored list; elsewhere a row of A gives
+        // it. Rows of A confirm the answer once lambda shows no violation (lambda's test is the
+        // looser, so rounding cannot make the two disagree forever).
+        var breaking = zeroSetViolations(x: x, passive: passive, lambda: step.lambda,
+                                         members: step.members.map { list[$0] }, a: a, d: d)
+        let outside = (0..<n).filter { !passive[$0] && positionOf[$0] < 0 }
+        breaking = (breaking + violations(a: a, d: d, x: x, rows: outside)).sorted()
+        if breaking.isEmpty {
+            breaking = violations(a: a, d: d, x: x, rows: (0..<n).filter { !passive[$0] && positionOf[$0] >= 0 })
+        }
         if breaking.isEmpty { break }
         if breaking.count < smallest {
             smallest = breaking.count
@@ -116,7 +139,8 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
             for v in breaking { passive[v].toggle() }
         } else {
             // Whole exchanges stopped helping: Lawson and Hanson's method from this passive set ends.
-            let finish = try lawsonHansonSolve(a: a, d: d, passive: passive, order: order, factor: &factor,
+            let everyVariable = list + (0..<n).filter { positionOf[$0] < 0 }  // the factored prefix first
+            let finish = try lawsonHansonSolve(a: a, d: d, passive: passive, order: everyVariable, factor: &factor,
                                                tolerance: violationTolerance, solves: &iterations,
                                                maxSolves: maxIterations)
             x = finish.s
@@ -133,31 +157,48 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
     return PositiveOnlyOutcome(logDeterminant: logDet, iterations: iterations, zeros: zeros)
 }
 
+/// The variables that break a KKT condition by the zero-set solver's own account: x_i < 0 on the
+/// passive set, or lambda (the gradient on the zero set) below -1e-9 of |d_i| + A_ii max|x|.
+/// Cost n + |Z|.
+func zeroSetViolations(x: [Double], passive: [Bool], lambda: [Double], members: [Int],
+                       a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer<Double>) -> [Int] {
+    let n = x.count
+    var xMax = 0.0
+    for v in x { xMax = max(xMax, abs(v)) }
+    var out: [Int] = []
+    for i in 0..<n where passive[i] && x[i] < -1e-11 * xMax { out.append(i) }
+    for (k, i) in members.enumerated() where lambda[k] < -1e-9 * (abs(d[i]) + a[i * n + i] * xMax) {
+        out.append(i)
+    }
+    return out.sorted()
+}
+
+/// The zero-set solver on the factor of A over `list` (re-using the prefix `factor` already
+/// holds), with the unconstrained solution of that block. Cost: the factor's new part, 2 m^2.
+func passiveSolver(factor: inout PassiveFactor, list: [Int], d: UnsafeBufferPointer<Double>) throws -> ZeroSetSolver {
+    try factor.factor(list)
+    var u = list.map { d[$0] }
+    u.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
+    return ZeroSetSolver(factor: factor.work.pointer, n: list.count, ld: factor.n, unconstrained: u)
+}
+
 /// The indices of `values`, largest value first (ties by index).
 func descendingOrder(_ values: UnsafeBufferPointer<Double>) -> [Int] {
     Array(0..<values.count).sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
 }
 
-/// How far beyond zero, relative to the terms that make it up, a KKT quantity counts as broken.
+/// How far below zero, relative to the terms that make it up, a gradient entry counts as broken.
 let violationTolerance = 1e-11
 
-/// The variables that break a KKT condition at x (zero on the zero set): x_i < 0 on the passive
-/// set, g_i = (A x - d)_i < 0 on the zero set, each beyond its rounding error (relative to the
-/// terms that make it up). Cost |Z| n.
+/// The variables among `rows` (all on the zero set, where x is 0) whose gradient
+/// g_i = (A x - d)_i is below zero beyond its rounding error (relative to the terms that make it
+/// up). Cost |rows| n.
 func violations(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer<Double>, x: [Double],
-                passive: [Bool]) -> [Int] {
-    let n = d.count
-    let tolerance = violationTolerance
-    var xMax = 0.0
-    for v in x { xMax = max(xMax, abs(v)) }
+                rows: [Int]) -> [Int] {
     var out: [Int] = []
-    for i in 0..<n {
-        if passive[i] {
-            if x[i] < -tolerance * xMax { out.append(i) }
-            continue
-        }
+    for i in rows {
         let (g, scale) = gradientEntry(a: a, d: d, x: x, row: i)
-        if g < -tolerance * scale { out.append(i) }
+        if g < -violationTolerance * scale { out.append(i) }
     }
     return out
 }

@@ -5,16 +5,20 @@ import Glibc
 ///
 ///     G = (A^-1)_ZZ = X^T X,   G lambda = -u_Z,   s = u + L^-T X lambda,   A s - d = E_Z lambda,
 ///
-/// so s_Z = 0, the gradient is exactly zero off Z and lambda on Z. A column of X is computed once,
-/// the first time its variable enters Z (L^-1 e_z is zero above row z, so columns are solved in
-/// blocks sorted by z, each from its first row: (n - z)^2 per column), and so is its row of G;
-/// a step then costs a Cholesky of G_ZZ (at most |Z|^3 / 3; only the part after the prefix it
-/// shares with the last zero set) and 2 n^2 + 2 n |Z|. Cheap when Z is small
-/// against n, and cheaper still when Z sits late in the factor's order: a variable at position z
-/// costs (n - z)^2 + |Z| (n - z) once.
+/// so s_Z = 0, the gradient is exactly zero off Z and lambda on Z: no product with A is needed.
+/// A column of X is computed once, the first time its variable enters Z (L^-1 e_z is zero above
+/// row z, so columns are solved in blocks of nearby z, each from its first row: about (n - z)^2
+/// per column, the blocks chosen so that one dtrsm's packing of the triangle is shared by enough
+/// columns), and so is its row of G; a step then costs the Cholesky of G_ZZ past the prefix it
+/// shares with the last zero set (variables kept in the order of u, most negative first, which
+/// rarely leave), one dtrsv (n^2) and 2 n |Z|. Cheap when Z is small against n, and cheaper still
+/// when Z sits late in the factor's order.
 struct ZeroSetSolver {
+    /// The order of the factored matrix (all of A, or A over a passive-set list).
     let n: Int
-    /// The lower factor of A, column-major with leading dimension n.
+    /// The leading dimension of the factor.
+    let ld: Int
+    /// The lower factor of A, column-major with leading dimension `ld`.
     let l: UnsafeMutablePointer<Double>
     /// The unconstrained solution A^-1 d.
     let u: [Double]
@@ -26,10 +30,32 @@ struct ZeroSetSolver {
     private let gram: Buffer<Double>     // n x n: G between slots (both triangles)
     private var gramFactor: PassiveFactor  // the factor of G_ZZ
 
-    static let block = 64
+    /// A dtrsm call costs about this many columns' work beyond its flops (it packs the triangle).
+    static let callOverhead = 32
 
-    init(factor l: UnsafeMutablePointer<Double>, n: Int, unconstrained u: [Double]) {
+    /// Where to cut the sorted positions `p` into blocks (the end of each), so that the blocks'
+    /// solves cost least: a block from p[i] to p[j - 1] solves j - i columns over rows p[i]..<n
+    /// and pays one call, (n - p[i])^2 (j - i + callOverhead). Dynamic programming, O(|p|^2).
+    static func blockEnds(_ p: [Int], n: Int) -> [Int] {
+        let m = p.count
+        guard m > 0 else { return [] }
+        var best = [Double](repeating: .infinity, count: m + 1), from = [Int](repeating: 0, count: m + 1)
+        best[0] = 0
+        for j in 1...m {
+            for i in 0..<j {
+                let rows = Double(n - p[i])
+                let cost = best[i] + rows * rows * Double(j - i + callOverhead)
+                if cost < best[j] { best[j] = cost; from[j] = i }
+            }
+        }
+        var ends: [Int] = [], j = m
+        while j > 0 { ends.append(j); j = from[j] }
+        return ends.reversed()
+    }
+
+    init(factor l: UnsafeMutablePointer<Double>, n: Int, ld: Int, unconstrained u: [Double]) {
         self.n = n
+        self.ld = ld
         self.l = l
         self.u = u
         slotOf = [Int](repeating: -1, count: n)
@@ -42,10 +68,10 @@ struct ZeroSetSolver {
     private mutating func extend(_ zeroSet: [Int]) {
         let fresh = zeroSet.filter { slotOf[$0] < 0 }.sorted()
         var at = 0
-        while at < fresh.count {
-            let chunk = fresh[at..<min(at + ZeroSetSolver.block, fresh.count)]
-            at += chunk.count
-            let first = slots, z0 = chunk.first!
+        for end in ZeroSetSolver.blockEnds(fresh, n: n) {
+            let chunk = fresh[at..<end], z0 = fresh[at]
+            at = end
+            let first = slots
             for v in chunk {
                 slotOf[v] = slots
                 rowStart.append(z0)
@@ -55,7 +81,7 @@ struct ZeroSetSolver {
                 slots += 1
             }
             blocks.append((first: first, count: chunk.count, start: z0))
-            LAPACK.solveLeftLower(l + z0 + z0 * n, m: n - z0, ldl: n, transposed: false,
+            LAPACK.solveLeftLower(l + z0 + z0 * ld, m: n - z0, ldl: ld, transposed: false,
                                   b: x.pointer + z0 + first * n, k: chunk.count, ldb: n)
             // G between every block so far (this one included) and this one, over the rows where
             // both are non-zero; mirrored into the other triangle.
@@ -71,16 +97,16 @@ struct ZeroSetSolver {
         }
     }
 
-    /// s (by variable) and lambda (in slot order) for the zero set `zeroSet`.
+    /// s (by position in the factor) and, for each member of Z (`members`, positions), lambda:
+    /// the gradient (A s - d) there.
     /// - Throws: `KernelError.value` if G_ZZ is numerically singular (A is too ill-conditioned).
-    mutating func solve(_ zeroSet: [Int]) throws -> (s: [Double], lambda: [Double]) {
+    mutating func solve(_ zeroSet: [Int]) throws -> (s: [Double], lambda: [Double], members: [Int]) {
         var s = u
-        let k = zeroSet.count
-        guard k > 0 else { return (s, []) }
+        guard !zeroSet.isEmpty else { return (s, [], []) }
         extend(zeroSet)
-        // Z in slot order: a variable new to Z has the newest slot, so consecutive zero sets
-        // share a prefix, whose factor of G_ZZ is kept.
-        let members = zeroSet.sorted { slotOf[$0] < slotOf[$1] }
+        // Z in the order of u, most negative first: those are the variables that stay in Z, so
+        // consecutive zero sets share a long prefix, whose factor of G_ZZ is kept.
+        let members = zeroSet.sorted { u[$0] < u[$1] || (u[$0] == u[$1] && $0 < $1) }
         do {
             try gramFactor.factor(members.map { slotOf[$0] })
         } catch {
@@ -89,18 +115,17 @@ struct ZeroSetSolver {
         }
         var lambda = members.map { -u[$0] }
         lambda.withUnsafeMutableBufferPointer { gramFactor.solve($0.baseAddress!) }
-        let slot = members.map { slotOf[$0] }
         // s = u + L^-T (X_Z lambda)
         var v = [Double](repeating: 0, count: n)
         v.withUnsafeMutableBufferPointer { w in
-            for (i, column) in slot.enumerated() {
-                let xs = x.pointer + column * n, scale = lambda[i]
+            for (i, z) in members.enumerated() {
+                let column = slotOf[z], xs = x.pointer + column * n, scale = lambda[i]
                 for r in rowStart[column]..<n { w[r] += scale * xs[r] }
             }
-            LAPACK.solveLeftLower(l, m: n, ldl: n, transposed: true, b: w.baseAddress!, k: 1, ldb: n)
+            LAPACK.triangularSolve(l, n: n, ld: ld, transposed: true, x: w.baseAddress!)
         }
         for r in 0..<n { s[r] += v[r] }
         for z in zeroSet { s[z] = 0 }
-        return (s, lambda)
+        return (s, lambda, members)
     }
 }
