@@ -43,6 +43,38 @@ final class InversionTests: XCTestCase {
         XCTAssertEqual(values.withUnsafeBufferPointer(descendingOrder), [1, 3, 0, 4, 2])
     }
 
+    /// The zero-set solver's dtrsm blocks: contiguous, covering every position, and of least cost
+    /// (checked against every way of cutting short lists).
+    func testBlockEndsAreTheCheapestCuts() {
+        func cost(_ p: [Int], _ ends: [Int], n: Int) -> Double {
+            var total = 0.0, at = 0
+            for end in ends {
+                let rows = Double(n - p[at])
+                total += rows * rows * Double(end - at + ZeroSetSolver.callOverhead)
+                at = end
+            }
+            return total
+        }
+        var rng = Generator()
+        let n = 400
+        for _ in 0..<40 {
+            let m = Int(rng.uniform(1, 9))
+            let p = (0..<m).map { _ in Int(rng.uniform(0, Double(n))) }.sorted()
+            let ends = ZeroSetSolver.blockEnds(p, n: n)
+            XCTAssertEqual(ends.last, m)
+            XCTAssertEqual(ends, ends.sorted())
+            var best = Double.infinity
+            for mask in 0..<(1 << (m - 1)) {  // bit k: cut after position k
+                let cuts = (0..<(m - 1)).filter { mask & (1 << $0) != 0 }.map { $0 + 1 } + [m]
+                best = min(best, cost(p, cuts, n: n))
+            }
+            XCTAssertEqual(cost(p, ends, n: n), best, accuracy: 1e-9 * best, "\(p)")
+        }
+        // Positions close together share a call; one far above the rest gets its own.
+        XCTAssertEqual(ZeroSetSolver.blockEnds([0, 1000, 1001, 1002, 1003], n: 1100), [1, 5])
+        XCTAssertEqual(ZeroSetSolver.blockEnds([], n: 10), [])
+    }
+
     func testSolveWithoutLAPACKSaysSo() throws {
         try XCTSkipIf(LAPACK.installed, "LAPACK was installed by another test")
         let a = [2.0], d = [1.0]
