@@ -130,7 +130,7 @@ class InversionResult:
     log_det_regularization_matrix_term: float
     noise_normalization: float
     log_evidence: float
-    #: Passive-set systems factored and solved (1: the unconstrained solve alone).
+    #: Systems solved: the unconstrained one and one per pivoting step (1: the unconstrained solve alone).
     iterations: int
     #: Entries of the reconstruction at zero.
     zeros: int

@@ -4,7 +4,7 @@ import Glibc
 public struct PositiveOnlyOutcome: Equatable {
     /// log det A, from the factorisations of the solve.
     public var logDeterminant: Double
-    /// Passive-set systems factored and solved (the unconstrained one included).
+    /// Systems solved: the unconstrained one and one per pivoting step.
     public var iterations: Int
     /// Entries of the solution at zero.
     public var zeros: Int
