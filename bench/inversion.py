@@ -274,13 +274,13 @@ def table(r: dict) -> str:
     if r["preset"] == "synthetic":
         head = [f"### synthetic: random SPD A, S = {r['S']}, one thread", "",
                 f"{100 * r['zero_fraction']:.0f}% of the solution at zero; {r['iterations']} solves "
-                f"(the unconstrained one included); max error against SciPy's NNLS {r['error_vs_oracle']:.1e} of max |s|."]
+                f"(the unconstrained one included); max error against the reference (bench.reference) {r['error_vs_oracle']:.1e} of max |s|."]
     else:
         k = f"{r['K']}" + (f" (stand-in for {r['K_nominal']:.0e})" if r["K_nominal"] else "")
         head = [f"### {r['preset']}: M = {r['M']}, K = {k}, S = {r['S']}, one thread", "",
                 f"{100 * r['zero_fraction']:.0f}% of the solution at zero (median |V|/sigma = {r['snr']}); "
                 f"{r['iterations']} solves cold (the unconstrained one included), {r['warm_iterations']['near']} / "
-                f"{r['warm_iterations']['far']} warm from a 1% / 20% lens change; max error against SciPy's NNLS "
+                f"{r['warm_iterations']['far']} warm from a 1% / 20% lens change; max error against the reference (bench.reference) "
                 f"{r['error_vs_oracle']:.1e} of max |s|."]
     lines = head + ["", "| row | ms | x Cholesky |", "|---|---:|---:|"]
     for name, t in r["times"].items():
