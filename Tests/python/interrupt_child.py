@@ -140,8 +140,10 @@ def main():
 
     scale = 1
     report["estimated_full_seconds"] = estimate(scale)
-    if report["estimated_full_seconds"] < FULL_SECONDS:
-        scale = min(MAX_SCALE, int(np.ceil(FULL_SECONDS / report["estimated_full_seconds"])))
+    for _ in range(3):  # a stall during the first estimate can make it too high, and the scale too small
+        if report["estimated_full_seconds"] >= FULL_SECONDS or scale == MAX_SCALE:
+            break
+        scale = min(MAX_SCALE, int(np.ceil(scale * FULL_SECONDS / report["estimated_full_seconds"])))
         report["estimated_full_seconds"] = estimate(scale)
     report["scale"] = scale
 
