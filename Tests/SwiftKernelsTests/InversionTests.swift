@@ -38,6 +38,29 @@ final class InversionTests: XCTestCase {
         XCTAssertEqual(inf, "d[1] is -inf (not finite)")
     }
 
+    /// The blocked fast pass agrees with the entry-by-entry check wherever one entry is broken:
+    /// in a 4 x 4 block, on the diagonal, in the last n % 4 rows and columns, by asymmetry, NaN or inf.
+    func testSymmetricFiniteFastPassSeesEveryEntry() {
+        var rng = Generator()
+        let n = 71  // 17 blocks of 4 and 3 rows over; two 64-wide tiles
+        let clean = symmetric(n, rng: &rng)
+        XCTAssertTrue(clean.withUnsafeBufferPointer { isSymmetricFinite($0, n: n, relative: 1e-10) })
+        let positions = [(0, 0), (5, 2), (2, 5), (63, 64), (64, 63), (70, 3), (3, 70), (69, 69), (70, 68), (40, 40)]
+        for (i, j) in positions {
+            for bad in [1e-3, .nan, .infinity, -.infinity] where i != j || !bad.isFinite {
+                var a = clean
+                a[i * n + j] = bad.isFinite ? a[i * n + j] + bad : bad
+                let fast = a.withUnsafeBufferPointer { isSymmetricFinite($0, n: n, relative: 1e-10) }
+                XCTAssertFalse(fast, "[\(i), \(j)] = \(bad)")
+                XCTAssertNotNil(message { try a.withUnsafeBufferPointer { try checkSymmetricFinite($0, n: n, name: "A") } })
+            }
+        }
+        // Within the tolerance (relative to the largest diagonal entry) is symmetric enough.
+        var a = clean
+        a[70 * n + 1] += 1e-11 * Double(n)
+        XCTAssertTrue(a.withUnsafeBufferPointer { isSymmetricFinite($0, n: n, relative: 1e-10) })
+    }
+
     func testDescendingOrderIsStable() {
         let values = [0.5, 2.0, -1.0, 2.0, 0.0]
         XCTAssertEqual(values.withUnsafeBufferPointer(descendingOrder), [1, 3, 0, 4, 2])

@@ -82,12 +82,28 @@ public enum LAPACK {
         trsm!(&side, &uplo, &trans, &diag, &m32, &k32, &one, l, &ldl32, b, &ldb32)
     }
 
-    /// C (m x k) := A^T B with A (r x m), B (r x k). Cost 2 r m k.
+    /// C (m x k) := A^T B (`accumulate`: C += A^T B) with A (r x m), B (r x k). Cost 2 r m k.
     static func innerProducts(_ a: UnsafeMutablePointer<Double>, lda: Int, _ b: UnsafeMutablePointer<Double>, ldb: Int,
-                              rows r: Int, m: Int, k: Int, c: UnsafeMutablePointer<Double>, ldc: Int) {
-        var ta = CChar(UInt8(ascii: "T")), tb = CChar(UInt8(ascii: "N"))
-        var m32 = Int32(m), k32 = Int32(k), r32 = Int32(r), lda32 = Int32(lda), ldb32 = Int32(ldb), ldc32 = Int32(ldc)
-        var one = 1.0, zero = 0.0
-        gemm!(&ta, &tb, &m32, &k32, &r32, &one, a, &lda32, b, &ldb32, &zero, c, &ldc32)
+                              rows r: Int, m: Int, k: Int, c: UnsafeMutablePointer<Double>, ldc: Int,
+                              accumulate: Bool = false) {
+        callGemm(transposeA: true, a, lda: lda, b, ldb: ldb, m: m, n: k, k: r, alpha: 1, beta: accumulate ? 1 : 0,
+             c: c, ldc: ldc)
+    }
+
+    /// C (r x k) := alpha A B with A (r x m), B (m x k). Cost 2 r m k.
+    static func multiply(_ a: UnsafeMutablePointer<Double>, lda: Int, _ b: UnsafeMutablePointer<Double>, ldb: Int,
+                         rows r: Int, inner m: Int, columns k: Int, alpha: Double,
+                         c: UnsafeMutablePointer<Double>, ldc: Int) {
+        callGemm(transposeA: false, a, lda: lda, b, ldb: ldb, m: r, n: k, k: m, alpha: alpha, beta: 0, c: c, ldc: ldc)
+    }
+
+    private static func callGemm(transposeA: Bool, _ a: UnsafeMutablePointer<Double>, lda: Int,
+                             _ b: UnsafeMutablePointer<Double>, ldb: Int, m: Int, n: Int, k: Int,
+                             alpha: Double, beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        var ta = CChar(UInt8(ascii: transposeA ? "T" : "N")), tb = CChar(UInt8(ascii: "N"))
+        var m32 = Int32(m), n32 = Int32(n), k32 = Int32(k), lda32 = Int32(lda), ldb32 = Int32(ldb), ldc32 = Int32(ldc)
+        var alpha = alpha, beta = beta
+        gemm!(&ta, &tb, &m32, &n32, &k32, &alpha, a, &lda32, b, &ldb32, &beta, c, &ldc32)
     }
 }

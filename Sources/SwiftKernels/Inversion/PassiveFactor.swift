@@ -57,6 +57,9 @@ struct PassiveFactor {
         list = variables
     }
 
+    /// Drops the factor (the matrix changed): the next `factor` starts from the first variable.
+    mutating func forget() { list = [] }
+
     /// b := A_LL^-1 b over the current list (b in list order). Cost 2 m^2.
     func solve(_ b: UnsafeMutablePointer<Double>) {
         guard !list.isEmpty else { return }

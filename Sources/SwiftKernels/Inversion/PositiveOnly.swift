@@ -117,10 +117,12 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
         }
         let joining = (0..<n).filter { passive[$0] && positionOf[$0] < 0 }
         if !joining.isEmpty {
-            // A passive-set list grows at its end: its factor's prefix is kept (a bordering).
+            // A passive-set list grows at its end: its factor's prefix is kept (a bordering), and so
+            // are the solver's columns of X (extended by the new rows).
             list += joining
             for (k, v) in list.enumerated() { positionOf[v] = k }
-            solver = try passiveSolver(factor: &factor, list: list, d: d)
+            try factor.factor(list)
+            solver.grow(to: list.count, unconstrained: unconstrainedSolution(factor, d: d))
         }
         let step = try solver.solve((0..<list.count).filter { !passive[list[$0]] })
         for v in 0..<n { x[v] = 0 }
@@ -184,9 +186,15 @@ func zeroSetViolations(x: [Double], passive: [Bool], lambda: [Double], members: 
 /// holds), with the unconstrained solution of that block. Cost: the factor's new part, 2 m^2.
 func passiveSolver(factor: inout PassiveFactor, list: [Int], d: UnsafeBufferPointer<Double>) throws -> ZeroSetSolver {
     try factor.factor(list)
-    var u = list.map { d[$0] }
+    return ZeroSetSolver(factor: factor.work.pointer, n: list.count, ld: factor.n,
+                         unconstrained: unconstrainedSolution(factor, d: d))
+}
+
+/// A_LL^-1 d_L over the list `factor` holds, in list order. Cost 2 m^2.
+func unconstrainedSolution(_ factor: PassiveFactor, d: UnsafeBufferPointer<Double>) -> [Double] {
+    var u = factor.list.map { d[$0] }
     u.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
-    return ZeroSetSolver(factor: factor.work.pointer, n: list.count, ld: factor.n, unconstrained: u)
+    return u
 }
 
 /// The indices of `values`, largest value first (ties by index).

@@ -9,25 +9,25 @@ import Glibc
 /// A column of X is computed once, the first time its variable enters Z (L^-1 e_z is zero above
 /// row z, so columns are solved in blocks of nearby z, each from its first row: about (n - z)^2
 /// per column, the blocks chosen so that one dtrsm's packing of the triangle is shared by enough
-/// columns), and so is its row of G; a step then costs the Cholesky of G_ZZ past the prefix it
+/// columns), and so is its row of G (one dgemm per block); when the factor grows at its end
+/// (`grow`), the columns gain rows instead of being solved again; a step then costs the Cholesky of G_ZZ past the prefix it
 /// shares with the last zero set (variables kept in the order of u, most negative first, which
 /// rarely leave), one dtrsv (n^2) and 2 n |Z|. Cheap when Z is small against n, and cheaper still
 /// when Z sits late in the factor's order.
 struct ZeroSetSolver {
     /// The order of the factored matrix (all of A, or A over a passive-set list).
-    let n: Int
-    /// The leading dimension of the factor.
+    private(set) var n: Int
+    /// The leading dimension of the factor, and the most rows X can have.
     let ld: Int
     /// The lower factor of A, column-major with leading dimension `ld`.
     let l: UnsafeMutablePointer<Double>
     /// The unconstrained solution A^-1 d.
-    let u: [Double]
+    private(set) var u: [Double]
     private var slotOf: [Int]
     private var rowStart: [Int] = []     // per slot: the first row of its column of X (the rest is 0)
-    private var blocks: [(first: Int, count: Int, start: Int)] = []
     private var slots = 0
-    private let x: Buffer<Double>        // n x n: column `slot` is L^-1 e_z
-    private let gram: Buffer<Double>     // n x n: G between slots (both triangles)
+    private let x: Buffer<Double>        // ld x ld: column `slot` is L^-1 e_z (leading dimension ld)
+    private let gram: Buffer<Double>     // ld x ld: G between slots (both triangles, leading dimension ld)
     private var gramFactor: PassiveFactor  // the factor of G_ZZ
 
     /// A dtrsm call costs about this many columns' work beyond its flops (it packs the triangle).
@@ -58,13 +58,15 @@ struct ZeroSetSolver {
         self.ld = ld
         self.l = l
         self.u = u
-        slotOf = [Int](repeating: -1, count: n)
-        x = Buffer(uninitialized: max(n * n, 1))
-        gram = Buffer(uninitialized: max(n * n, 1))
-        gramFactor = PassiveFactor(a: gram.buffer, n: n)
+        slotOf = [Int](repeating: -1, count: ld)
+        x = Buffer(uninitialized: max(ld * ld, 1))
+        gram = Buffer(uninitialized: max(ld * ld, 1))
+        gramFactor = PassiveFactor(a: gram.buffer, n: ld)
     }
 
-    /// Computes X's columns and G's rows for the variables of `zeroSet` not seen before.
+    /// Computes X's columns and G's rows for the variables of `zeroSet` not seen before: per
+    /// block, one dtrsm for its columns and one dgemm for G between every slot and them (over the
+    /// block's rows; the other columns are zero above their own first rows).
     private mutating func extend(_ zeroSet: [Int]) {
         let fresh = zeroSet.filter { slotOf[$0] < 0 }.sorted()
         var at = 0
@@ -75,26 +77,40 @@ struct ZeroSetSolver {
             for v in chunk {
                 slotOf[v] = slots
                 rowStart.append(z0)
-                let column = x.pointer + slots * n
-                for r in z0..<n { column[r] = 0 }
+                let column = x.pointer + slots * ld
+                for r in 0..<n { column[r] = 0 }
                 column[v] = 1
                 slots += 1
             }
-            blocks.append((first: first, count: chunk.count, start: z0))
             LAPACK.solveLeftLower(l + z0 + z0 * ld, m: n - z0, ldl: ld, transposed: false,
-                                  b: x.pointer + z0 + first * n, k: chunk.count, ldb: n)
-            // G between every block so far (this one included) and this one, over the rows where
-            // both are non-zero; mirrored into the other triangle.
-            for other in blocks {
-                let r = max(other.start, z0)
-                LAPACK.innerProducts(x.pointer + r + other.first * n, lda: n, x.pointer + r + first * n, ldb: n,
-                                     rows: n - r, m: other.count, k: chunk.count,
-                                     c: gram.pointer + other.first + first * n, ldc: n)
-                for j in first..<slots {
-                    for i in other.first..<(other.first + other.count) { gram.pointer[j + i * n] = gram.pointer[i + j * n] }
-                }
+                                  b: x.pointer + z0 + first * ld, k: chunk.count, ldb: ld)
+            LAPACK.innerProducts(x.pointer + z0, lda: ld, x.pointer + z0 + first * ld, ldb: ld,
+                                 rows: n - z0, m: slots, k: chunk.count, c: gram.pointer + first * ld, ldc: ld)
+            for j in first..<slots {
+                for i in 0..<first { gram.pointer[j + i * ld] = gram.pointer[i + j * ld] }
             }
         }
+    }
+
+    /// Re-targets the solver to the factor of A over a longer list that keeps this one as its
+    /// prefix (variables appended to a passive-set list), with that list's unconstrained
+    /// solution: the new rows of X are -L22^-1 L21 X (L21, L22 the factor's new rows), and G
+    /// gains their inner products, instead of solving every column again.
+    /// Cost 2 (m' - m) m |slots| + (m' - m)^2 |slots| + 2 (m' - m) |slots|^2.
+    mutating func grow(to newN: Int, unconstrained newU: [Double]) {
+        let old = n
+        n = newN
+        u = newU
+        guard slots > 0, newN > old else { return }
+        let first = rowStart.min()!
+        let rows = x.pointer + old
+        LAPACK.multiply(l + old + first * ld, lda: ld, x.pointer + first, ldb: ld, rows: newN - old,
+                        inner: old - first, columns: slots, alpha: -1, c: rows, ldc: ld)
+        LAPACK.solveLeftLower(l + old + old * ld, m: newN - old, ldl: ld, transposed: false,
+                              b: rows, k: slots, ldb: ld)
+        LAPACK.innerProducts(rows, lda: ld, rows, ldb: ld, rows: newN - old, m: slots, k: slots,
+                             c: gram.pointer, ldc: ld, accumulate: true)
+        gramFactor.forget()
     }
 
     /// s (by position in the factor) and, for each member of Z (`members`, positions), lambda:
@@ -119,7 +135,7 @@ struct ZeroSetSolver {
         var v = [Double](repeating: 0, count: n)
         v.withUnsafeMutableBufferPointer { w in
             for (i, z) in members.enumerated() {
-                let column = slotOf[z], xs = x.pointer + column * n, scale = lambda[i]
+                let column = slotOf[z], xs = x.pointer + column * ld, scale = lambda[i]
                 for r in rowStart[column]..<n { w[r] += scale * xs[r] }
             }
             LAPACK.triangularSolve(l, n: n, ld: ld, transposed: true, x: w.baseAddress!)
