@@ -15,9 +15,11 @@ public func swiftwSetLapack(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: 
     }
 }
 
-/// positive_only(out, info, curvature_reg_matrix, data_vector[, start]; positive_only, max_iterations[, strategy]):
-/// out (S,) the reconstruction; info (3,) := (log det A, iterations, zeros); start (S,) a previous
-/// solution whose zeros seed the zero set; strategy 0 auto, 1 passive set, 2 zero set.
+/// positive_only(out, info, curvature_reg_matrix, data_vector[, start]; positive_only, max_iterations[, strategy[,
+/// built]]): out (S,) the reconstruction; info (3,) := (log det A, iterations, zeros); start (S,) a
+/// previous solution whose zeros seed the zero set; strategy 0 auto, 1 passive set, 2 zero set; built 1
+/// when swiftw built A itself (F + H from checked inputs), which skips the n^2 scan for symmetry
+/// and finite entries (a non-finite entry of the factored triangle still fails the factorisation).
 @_cdecl("swiftw_positive_only")
 public func swiftwPositiveOnly(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
@@ -29,6 +31,7 @@ public func swiftwPositiveOnly(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ n
         let maxIterations = try args.integer(1, "max_iterations", atLeast: 1)
         let strategy = args.numbers.count > 2
             ? PositiveOnlyStrategy(rawValue: try args.integer(2, "strategy", atMost: 2))! : .auto
+        let built = args.numbers.count > 3 ? try args.integer(3, "built", atMost: 1) == 1 : false
         let d = try args.doubles(3, "data_vector", shape: [nil])
         let s = d.count
         let matrix = try args.doubles(2, "curvature_reg_matrix", shape: [s, s])
@@ -36,7 +39,7 @@ public func swiftwPositiveOnly(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ n
         let out = try args.output(0, "out", shape: [s])
         let info = try args.output(1, "info", shape: [3])
         try checkFinite(d, name: "data_vector")
-        try checkSymmetricFinite(matrix, n: s, name: "curvature_reg_matrix")
+        if !built { try checkSymmetricFinite(matrix, n: s, name: "curvature_reg_matrix") }
         if let start { try checkFinite(start, name: "warm_start") }
         let outcome = try positiveOnlySolve(a: matrix, d: d, start: start, positiveOnly: positiveOnly,
                                             maxIterations: maxIterations, strategy: strategy, out: out)

@@ -180,6 +180,15 @@ def test_not_finite(rng, bad):
     broken[3, 5] = broken[5, 3] = bad
     with pytest.raises(ValueError, match=r"curvature_reg_matrix\[\d, \d\] is .*not finite"):
         swiftw.reconstruction_positive_only_from(d, broken)
+    # A that swiftw built itself (the inversion's F + H) is not scanned, but a non-finite entry of
+    # the factored triangle, off or on the diagonal, still fails the factorisation: never a number.
+    from swiftw.inversion import _solve
+
+    diagonal = a.copy()
+    diagonal[7, 7] = bad
+    for matrix in (broken, diagonal):
+        with pytest.raises(ValueError, match="not finite|not positive definite"):
+            _solve(d, matrix, built=True)
     vector = d.copy()
     vector[11] = bad
     with pytest.raises(ValueError, match=r"data_vector\[11\] is .*not finite"):

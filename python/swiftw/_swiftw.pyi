@@ -102,7 +102,8 @@ def set_lapack(addresses: Array, /) -> None:
     """SciPy's dpotrf, dtrsv, dtrsm, dsyrk and dgemm (int64 addresses), once per process."""
 def positive_only(out: Array, info: Array, curvature_reg_matrix: Array, data_vector: Array,
                   *rest: Array | Number) -> None:
-    """`rest`: optionally the warm start, then positive_only (0/1), the iteration limit and the strategy."""
+    """`rest`: optionally the warm start, then positive_only (0/1), the iteration limit, the strategy and
+    built (0/1: A was built by swiftw from checked inputs, so its n^2 scan is skipped)."""
 
 # XLA FFI (swiftw.jax; Sources/CPython/xla_ffi.c): {} when built without jaxlib's header
 def xla_ffi_handlers() -> dict[str, object]: ...

@@ -58,12 +58,15 @@ STRATEGIES = {"auto": 0, "passive_set": 1, "zero_set": 2}
 
 
 def _solve(data_vector, curvature_reg_matrix, *, positive_only: bool = True, warm_start=None,
-           max_iterations: int = MAX_ITERATIONS, strategy: str = "auto") -> tuple[np.ndarray, float, int, int]:
+           max_iterations: int = MAX_ITERATIONS, strategy: str = "auto",
+           built: bool = False) -> tuple[np.ndarray, float, int, int]:
     """(s, log det A, iterations, zeros) from the Swift solver; the arguments validated.
 
     `strategy` says how each step's system is solved: "zero_set" (the capacitance identity on the
     factor of all of A), "passive_set" (the same identity on a factor of A over the first passive
-    set, grown for variables that join it) or "auto" (the cheaper of the two by flop count)."""
+    set, grown for variables that join it) or "auto" (the cheaper of the two by flop count).
+    `built` says that swiftw built A itself from checked inputs (F + H), so its n^2 scan for
+    symmetry and finite entries is skipped."""
     _install_lapack()
     d = floats(data_vector, "data_vector", 1)
     a = floats(curvature_reg_matrix, "curvature_reg_matrix", 2)
@@ -81,7 +84,8 @@ def _solve(data_vector, curvature_reg_matrix, *, positive_only: bool = True, war
         if start.shape != d.shape:
             raise ValueError(f"warm_start has shape {start.shape}, expected {d.shape} (data_vector's)")
         arrays.append(start)
-    _swiftw.positive_only(*arrays, int(bool(positive_only)), limit, STRATEGIES[choice(strategy, "strategy", tuple(STRATEGIES))])
+    _swiftw.positive_only(*arrays, int(bool(positive_only)), limit,
+                          STRATEGIES[choice(strategy, "strategy", tuple(STRATEGIES))], int(bool(built)))
     return out, float(info[0]), int(info[1]), int(info[2])
 
 
@@ -157,8 +161,8 @@ def inversion_from_parts(data, noise_map, curvature, data_vector, neighbors, nei
     nb, sizes, _ = _neighbours(neighbors, neighbors_sizes)
     a = curvature
     _swiftw.regularization(a, nb, sizes, c, 0, 1)  # A = F + H in F's memory (validates the neighbours)
-    s, log_det_a, iterations, zeros = _solve(data_vector, a, positive_only=positive_only,
-                                             warm_start=warm_start, max_iterations=max_iterations)
+    s, log_det_a, iterations, zeros = _solve(data_vector, a, positive_only=positive_only, warm_start=warm_start,
+                                             max_iterations=max_iterations, built=True)
     regularization = _regularization_term(s, nb, sizes, c * c)
     # s^T F s = s^T A s - s^T H s, and s^T A s = s^T d: the gradient A s - d is zero wherever s is
     # not (the KKT conditions), so no product with A (18 MB at S = 1500) is needed.

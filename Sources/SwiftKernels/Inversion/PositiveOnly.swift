@@ -68,6 +68,9 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
     var factor = PassiveFactor(a: a, n: n)
     try factor.factor(factorOrder)
     let logDet = factor.logDeterminant
+    guard logDet.isFinite else {  // an infinite entry passes dpotrf's pivot test (a NaN does not)
+        throw KernelError.value("curvature_reg_matrix has entries that are not finite (log det A = \(logDet))")
+    }
     var uOrdered = factorOrder.map { d[$0] }
     uOrdered.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
     var u = [Double](repeating: 0, count: n)
