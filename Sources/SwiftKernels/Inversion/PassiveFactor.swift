@@ -37,11 +37,27 @@ struct PassiveFactor {
         list = []  // invalid until the factorisation below succeeds
         let m = variables.count
         let w = work.pointer
-        // Gather: column j of the block is row variables[j] of A (A symmetric), rows max(j, p)..<m.
-        for j in 0..<m {
-            let row = a.baseAddress! + variables[j] * n
-            let column = w + j * n
-            for i in max(j, p)..<m { column[i] = row[variables[i]] }
+        // Gather the block's lower triangle, rows max(j, p)..<m of each column j. Below the kept
+        // prefix (j < p) only the rows of the new variables are needed: entry (i, j) is read from
+        // row variables[i] of A (A symmetric), so those few rows stay in cache across the columns.
+        // Column j >= p is row variables[j] of A read at many random places: copied whole first
+        // (a streamed read the prefetcher follows), then gathered from L1.
+        let local = Buffer<Double>(uninitialized: n)
+        variables.withUnsafeBufferPointer { v in
+            let base = a.baseAddress!
+            for j in 0..<min(p, m) {
+                let column = w + j * n, at = v[j]
+                for i in p..<m { column[i] = base[v[i] * n + at] }
+            }
+            for j in p..<m {
+                var row = base + v[j] * n
+                if 8 * (m - j) > n {
+                    local.pointer.update(from: row, count: n)
+                    row = UnsafePointer(local.pointer)
+                }
+                let column = w + j * n
+                for i in j..<m { column[i] = row[v[i]] }
+            }
         }
         if m > p {
             if p > 0 {
