@@ -46,12 +46,13 @@ public enum LAPACK {
         triangularSolve(l, n: n, ld: ld, transposed: true, x: b)
     }
 
-    /// x := L^-1 x (`transposed`: L^-T x) with L (n x n) lower triangular. Cost n^2.
+    /// x := L^-1 x (`transposed`: L^-T x) with L (n x n) lower triangular, x's entries `stride`
+    /// apart. Cost n^2.
     static func triangularSolve(_ l: UnsafeMutablePointer<Double>, n: Int, ld: Int, transposed: Bool,
-                                x: UnsafeMutablePointer<Double>) {
+                                x: UnsafeMutablePointer<Double>, stride: Int = 1) {
         guard n > 0 else { return }
         var uplo = CChar(UInt8(ascii: "L")), trans = CChar(UInt8(ascii: transposed ? "T" : "N"))
-        var diag = CChar(UInt8(ascii: "N")), n32 = Int32(n), ld32 = Int32(ld), inc: Int32 = 1
+        var diag = CChar(UInt8(ascii: "N")), n32 = Int32(n), ld32 = Int32(ld), inc = Int32(stride)
         trsv!(&uplo, &trans, &diag, &n32, l, &ld32, x, &inc)
     }
 

@@ -61,7 +61,12 @@ struct PassiveFactor {
         }
         if m > p {
             if p > 0 {
-                LAPACK.solveRightLowerTransposed(w, k: p, ldl: n, b: w + p, m: m - p, ldb: n)
+                if m - p <= PassiveFactor.rowsSolvedOneByOne {
+                    // Row r of L21 is L11^-1 applied to row r of A21 (a strided vector).
+                    for r in p..<m { LAPACK.triangularSolve(w, n: p, ld: n, transposed: false, x: w + r, stride: n) }
+                } else {
+                    LAPACK.solveRightLowerTransposed(w, k: p, ldl: n, b: w + p, m: m - p, ldb: n)
+                }
                 LAPACK.subtractGram(w + p, n: m - p, k: p, ldb: n, c: w + p + p * n, ldc: n)
             }
             let info = LAPACK.choleskyLower(w + p + p * n, n: m - p, ld: n)
@@ -72,6 +77,10 @@ struct PassiveFactor {
         }
         list = variables
     }
+
+    /// Up to this many appended variables are solved one dtrsv each: dtrsm packs the whole triangle
+    /// first, which costs about as much as four single-vector solves.
+    static let rowsSolvedOneByOne = 4
 
     /// Drops the factor (the matrix changed): the next `factor` starts from the first variable.
     mutating func forget() { list = [] }
