@@ -11,37 +11,18 @@ public func constantRegularization(coefficient: Double, neighbors: UnsafeBufferP
                                    width p: Int, sizes: UnsafeBufferPointer<Int64>,
                                    rowsEndAtSizes: Bool = false, accumulate: Bool = false,
                                    out: UnsafeMutableBufferPointer<Double>) throws {
-    let s = sizes.count
-    // The neighbours of row i: its first `length(i)` entries.
-    var lengths = [Int](repeating: 0, count: s)
-    for i in 0..<s {
-        if rowsEndAtSizes {
-            guard sizes[i] >= 0 && sizes[i] <= p else {
-                throw KernelError.index("neighbors_sizes[\(i)] = \(sizes[i]) is outside [0, \(p)]")
-            }
-            lengths[i] = Int(sizes[i])
-        } else {
-            while lengths[i] < p && neighbors[i * p + lengths[i]] != -1 { lengths[i] += 1 }
-        }
-        for j in 0..<lengths[i] {
-            let k = neighbors[i * p + j]
-            guard k >= 0 && k < s else {
-                throw KernelError.index("neighbors[\(i), \(j)] = \(k) is outside [0, \(s))"
-                    + (rowsEndAtSizes ? "" : "; -1 ends a row"))
-            }
-        }
-    }
+    let lists = try NeighbourLists(neighbors: neighbors, width: p, sizes: sizes, rowsEndAtSizes: rowsEndAtSizes)
+    fillConstantRegularization(coefficient: coefficient, lists: lists, sizes: sizes, accumulate: accumulate, out: out)
+}
+
+/// H (S, S) from validated neighbour lists, added to `out` (`accumulate`) or written. Cost S^2 + S P.
+func fillConstantRegularization(coefficient: Double, lists: NeighbourLists, sizes: UnsafeBufferPointer<Int64>,
+                                accumulate: Bool, out: UnsafeMutableBufferPointer<Double>) {
+    let s = lists.pixels
     let c2 = coefficient * coefficient
     if !accumulate { out.initialize(repeating: 0) }
     for i in 0..<s {
         out[i * s + i] += 1e-8 + c2 * Double(sizes[i])
-        for j in 0..<lengths[i] {
-            // Checked again: read twice without the GIL, `neighbors` may have been written since.
-            let k = Int(neighbors[i * p + j])
-            guard k >= 0 && k < s else {
-                throw KernelError.index("neighbors[\(i), \(j)] changed while it was being read (by another thread?)")
-            }
-            out[i * s + k] -= c2
-        }
+        for k in lists.column[lists.start[i]..<lists.start[i + 1]] { out[i * s + k] -= c2 }
     }
 }
