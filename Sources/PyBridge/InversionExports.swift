@@ -3,15 +3,16 @@ import SwiftwABI
 
 // The positive-only inversion's entry points: installing SciPy's LAPACK and the solve.
 
-/// set_lapack(addresses): addresses (5,) int64 of dpotrf, dtrsv, dtrsm, dsyrk, dgemm (SciPy's Cython
+/// set_lapack(addresses): addresses (6,) int64 of dpotrf, dtrsv, dtrsm, dsyrk, dgemm, dpbtrf (SciPy's Cython
 /// LAPACK/BLAS, read from their PyCapsules in this process).
 @_cdecl("swiftw_set_lapack")
 public func swiftwSetLapack(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
         try args.count(expected: 1, what: "arrays")
-        let p = try args.indices(0, "addresses", shape: [5])
-        try LAPACK.install(potrf: Int(p[0]), trsv: Int(p[1]), trsm: Int(p[2]), syrk: Int(p[3]), gemm: Int(p[4]))
+        let p = try args.indices(0, "addresses", shape: [6])
+        try LAPACK.install(potrf: Int(p[0]), trsv: Int(p[1]), trsm: Int(p[2]), syrk: Int(p[3]), gemm: Int(p[4]),
+                           pbtrf: Int(p[5]))
     }
 }
 

@@ -99,7 +99,7 @@ def dirty_image_nufft(out: Array, visibilities: Array, noise_map: Array, uv_wave
 
 # the positive-only inversion (swiftw.inversion; Sources/PyBridge/InversionExports.swift)
 def set_lapack(addresses: Array, /) -> None:
-    """SciPy's dpotrf, dtrsv, dtrsm, dsyrk and dgemm (int64 addresses), once per process."""
+    """SciPy's dpotrf, dtrsv, dtrsm, dsyrk, dgemm and dpbtrf (int64 addresses), once per process."""
 def positive_only(out: Array, info: Array, curvature_reg_matrix: Array, data_vector: Array,
                   *rest: Array | Number) -> None:
     """`rest`: optionally the warm start, then positive_only (0/1), the iteration limit, the strategy and

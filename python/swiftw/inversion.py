@@ -17,7 +17,7 @@ __all__ = ["InversionResult", "reconstruction_positive_only_from"]
 # The routines the Swift solver calls, in the order `_swiftw.set_lapack` takes them.
 _LAPACK_ROUTINES = (("cython_lapack", "dpotrf"), ("cython_blas", "dtrsv"),
                     ("cython_blas", "dtrsm"), ("cython_blas", "dsyrk"),
-                    ("cython_blas", "dgemm"))
+                    ("cython_blas", "dgemm"), ("cython_lapack", "dpbtrf"))
 _installed_in: int | None = None  # the process that installed them: a fork inherits valid addresses
 _install_lock = threading.Lock()
 

@@ -11,18 +11,20 @@ public enum LAPACK {
     nonisolated(unsafe) static var trsm: swiftw_dtrsm_fn?
     nonisolated(unsafe) static var syrk: swiftw_dsyrk_fn?
     nonisolated(unsafe) static var gemm: swiftw_dgemm_fn?
+    nonisolated(unsafe) static var pbtrf: swiftw_dpbtrf_fn?
 
-    /// Installs the routines from their addresses (dpotrf, dtrsv, dtrsm, dsyrk, dgemm), all non-zero.
-    public static func install(potrf a: Int, trsv b: Int, trsm c: Int, syrk d: Int, gemm e: Int) throws {
-        guard a != 0, b != 0, c != 0, d != 0, e != 0 else { throw KernelError.value("a LAPACK routine address is 0") }
+    /// Installs the routines from their addresses (dpotrf, dtrsv, dtrsm, dsyrk, dgemm, dpbtrf), all non-zero.
+    public static func install(potrf a: Int, trsv b: Int, trsm c: Int, syrk d: Int, gemm e: Int, pbtrf f: Int) throws {
+        guard a != 0, b != 0, c != 0, d != 0, e != 0, f != 0 else { throw KernelError.value("a LAPACK routine address is 0") }
         potrf = unsafeBitCast(UnsafeRawPointer(bitPattern: a)!, to: swiftw_dpotrf_fn.self)
         trsv = unsafeBitCast(UnsafeRawPointer(bitPattern: b)!, to: swiftw_dtrsv_fn.self)
         trsm = unsafeBitCast(UnsafeRawPointer(bitPattern: c)!, to: swiftw_dtrsm_fn.self)
         syrk = unsafeBitCast(UnsafeRawPointer(bitPattern: d)!, to: swiftw_dsyrk_fn.self)
         gemm = unsafeBitCast(UnsafeRawPointer(bitPattern: e)!, to: swiftw_dgemm_fn.self)
+        pbtrf = unsafeBitCast(UnsafeRawPointer(bitPattern: f)!, to: swiftw_dpbtrf_fn.self)
     }
 
-    public static var installed: Bool { potrf != nil && trsv != nil && trsm != nil && syrk != nil && gemm != nil }
+    public static var installed: Bool { potrf != nil && trsv != nil && trsm != nil && syrk != nil && gemm != nil && pbtrf != nil }
 
     static func require() throws {
         guard installed else {
@@ -35,6 +37,15 @@ public enum LAPACK {
     static func choleskyLower(_ a: UnsafeMutablePointer<Double>, n: Int, ld: Int) -> Int {
         var uplo = CChar(UInt8(ascii: "L")), n32 = Int32(n), ld32 = Int32(ld), info: Int32 = 0
         potrf!(&uplo, &n32, a, &ld32, &info)
+        return Int(info)
+    }
+
+    /// Lower Cholesky factor of the symmetric band matrix in `ab` in place (LAPACK's lower band
+    /// storage: ab[(i - j) + j ldab] = A[i, j] for 0 <= i - j <= kd); returns LAPACK's info as
+    /// `choleskyLower` does. Cost n kd^2.
+    static func bandCholeskyLower(_ ab: UnsafeMutablePointer<Double>, n: Int, kd: Int, ldab: Int) -> Int {
+        var uplo = CChar(UInt8(ascii: "L")), n32 = Int32(n), kd32 = Int32(kd), ld32 = Int32(ldab), info: Int32 = 0
+        pbtrf!(&uplo, &n32, &kd32, ab, &ld32, &info)
         return Int(info)
     }
 

@@ -9,6 +9,8 @@
 
 /* Cholesky factor A = L L^T (uplo 'L') in place; info > 0: leading minor `info` not positive. */
 typedef void (*swiftw_dpotrf_fn)(char *uplo, int *n, double *a, int *lda, int *info);
+/* Band Cholesky factor A = L L^T (uplo 'L'), A in LAPACK band storage with kd sub-diagonals. */
+typedef void (*swiftw_dpbtrf_fn)(char *uplo, int *n, int *kd, double *ab, int *ldab, int *info);
 /* x := op(A)^-1 x, A triangular, x a vector with stride incx (level 2: no packing of A). */
 typedef void (*swiftw_dtrsv_fn)(char *uplo, char *trans, char *diag, int *n, double *a, int *lda,
                                 double *x, int *incx);
