@@ -104,6 +104,9 @@ def positive_only(out: Array, info: Array, curvature_reg_matrix: Array, data_vec
                   *rest: Array | Number) -> None:
     """`rest`: optionally the warm start, then positive_only (0/1), the iteration limit, the strategy and
     built (0/1: A was built by swiftw from checked inputs, so its n^2 scan is skipped)."""
+def log_det_regularization(out: Array, neighbors: Array, neighbors_sizes: Array, coefficient: Number,
+                           rows_end_at_sizes: Number, /) -> None:
+    """out (1,) := log det H, banded after reverse Cuthill-McKee (needs set_lapack; RegularizationExports.swift)."""
 
 # XLA FFI (swiftw.jax; Sources/CPython/xla_ffi.c): {} when built without jaxlib's header
 def xla_ffi_handlers() -> dict[str, object]: ...

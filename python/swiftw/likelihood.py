@@ -105,55 +105,20 @@ def _cholesky(a: np.ndarray, name: str):
 
 def _log_det_regularization(neighbors: np.ndarray, neighbors_sizes: np.ndarray, rows_end_at_sizes: bool,
                             coefficient: float = 1.0) -> float:
-    """log det H by one Cholesky factorisation (LAPACK), banded where H's graph allows.
+    """log det H by one banded Cholesky factorisation (LAPACK dpbtrf), in one Swift call.
 
     H couples each source pixel with its neighbours only: ``H[i, i] = 1e-8 + c^2 sizes[i]``,
-    ``H[i, k] -= c^2`` per listed neighbour (c the coefficient). The determinant does not change under a symmetric
-    permutation, so the pixels are renumbered by reverse Cuthill-McKee when that narrows the
-    band; a band of half-width b costs S b^2 (dpbtrf) instead of S^3 / 3 (dpotrf). The band is
-    built from the neighbour lists (already validated in Swift), never from a dense H.
+    ``H[i, k] -= c^2`` per listed neighbour (c the coefficient). Swift validates the neighbours,
+    renumbers the pixels by reverse Cuthill-McKee (a symmetric permutation keeps the determinant)
+    and factors the band: S b^2 for a half-width b instead of S^3 / 3, dense only when b > S / 8.
     """
-    from scipy.linalg import LinAlgError, cholesky_banded
+    from .inversion import _install_lapack  # inversion imports this module
 
-    pixels = neighbors_sizes.shape[0]
-    if rows_end_at_sizes:
-        valid = np.arange(neighbors.shape[1])[None, :] < neighbors_sizes[:, None]
-    else:  # a row ends at its first -1
-        valid = np.cumprod(neighbors >= 0, axis=1).astype(bool)
-    rows, cols = np.nonzero(valid)
-    partners = neighbors[rows, cols]
-    c2 = float(coefficient) ** 2
-    diagonal = 1e-8 + c2 * neighbors_sizes.astype(np.float64)
-    np.subtract.at(diagonal, rows[rows == partners], c2)
-    pairs, counts = np.unique(rows[rows != partners] * pixels + partners[rows != partners], return_counts=True)
-    first, second, value = pairs // pixels, pairs % pixels, -c2 * counts.astype(np.float64)
-    position = np.arange(pixels)
-    width = int(np.max(np.abs(first - second))) if pairs.size else 0
-    if width > pixels // 8:
-        from scipy.sparse import csr_matrix
-        from scipy.sparse.csgraph import reverse_cuthill_mckee
-
-        graph = csr_matrix((np.ones(pairs.size), (first, second)), shape=(pixels, pixels))
-        order = reverse_cuthill_mckee(graph + graph.T, symmetric_mode=True)
-        renumbered = np.empty(pixels, dtype=np.int64)
-        renumbered[order] = np.arange(pixels)
-        narrowed = int(np.max(np.abs(renumbered[first] - renumbered[second]))) if pairs.size else 0
-        if narrowed < width:
-            position, width = renumbered, narrowed
-    if width > pixels // 8:
-        h = _regularization(coefficient, neighbors, neighbors_sizes, rows_end_at_sizes=rows_end_at_sizes)
-        return 2.0 * float(np.sum(np.log(np.diag(_cholesky(h, "regularization matrix H")[0]))))
-    # Lower band of P H P^T: band[a - b, b] = H[i, k] for a = position[i] > b = position[k].
-    band = np.zeros((width + 1, pixels))
-    band[0, position] = diagonal
-    a, b = position[first], position[second]
-    lower = a > b
-    band[(a - b)[lower], b[lower]] = value[lower]
-    try:
-        factor = cholesky_banded(band, lower=True, overwrite_ab=True, check_finite=False)
-    except LinAlgError:
-        raise ValueError("regularization matrix H is not positive definite") from None
-    return 2.0 * float(np.sum(np.log(factor[0])))
+    _install_lapack()
+    nb, sizes, _ = _neighbours(neighbors, neighbors_sizes)
+    out = np.empty(1)
+    _swiftw.log_det_regularization(out, nb, sizes, number(coefficient, "coefficient"), int(rows_end_at_sizes))
+    return float(out[0])
 
 
 def _neighbours(neighbors, neighbors_sizes) -> tuple[np.ndarray, np.ndarray, int]:

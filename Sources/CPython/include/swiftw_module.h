@@ -38,7 +38,8 @@
     X(extent_operator_create) \
     X(extent_operator_curvature) \
     X(set_lapack) \
-    X(positive_only)
+    X(positive_only) \
+    X(log_det_regularization)
 
 #define SWIFTW_DECLARE(name) \
     int32_t swiftw_##name(const swiftw_array *, int64_t, const double *, int64_t, swiftw_status *);
