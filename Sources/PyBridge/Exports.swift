@@ -414,23 +414,17 @@ public func swiftwCurvatureWCompactSparse(_ a: ArrayList, _ na: Int64, _ x: Numb
     }
 }
 
-/// constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes); numbers
-/// (coefficient, 1 if rows end at neighbors_sizes (autoarray) else 0 (at the first -1), and
-/// optionally 1 to add H to `out` instead of writing it).
-/// Kernel: `constantRegularization` in Sources/SwiftKernels/Inversion/Regularization.swift.
+/// constant_regularization_matrix_from(coefficient, neighbors, neighbors_sizes): out (S, S) := H;
+/// numbers as `RegularizationArguments` reads them, then optionally 1 to add H to `out` instead of
+/// writing it. Kernel: `constantRegularization` in Sources/SwiftKernels/Inversion/Regularization.swift.
 @_cdecl("swiftw_regularization")
 public func swiftwRegularization(_ a: ArrayList, _ na: Int64, _ x: NumberList, _ nx: Int64, _ status: Status) -> Int32 {
     report(status) {
         let args = Arguments(a, na, x, nx)
-        try args.count(expected: 3, what: "arrays")
-        let coefficient = try args.number(0, "coefficient")
-        let rowsEndAtSizes = try args.integer(1, "rows_end_at_sizes", atMost: 1) == 1
+        let r = try RegularizationArguments(args)
         let accumulate = args.numbers.count > 2 ? try args.integer(2, "accumulate", atMost: 1) == 1 : false
-        let sizes = try args.indices(2, "neighbors_sizes", shape: [nil])
-        let neighbors = try args.indices(1, "neighbors", shape: [sizes.count, nil])
-        let width = args.shape(1)[1]
-        let out = try args.output(0, "out", shape: [sizes.count, sizes.count])
-        try constantRegularization(coefficient: coefficient, neighbors: neighbors, width: width,
-                                   sizes: sizes, rowsEndAtSizes: rowsEndAtSizes, accumulate: accumulate, out: out)
+        let out = try args.output(0, "out", shape: [r.sizes.count, r.sizes.count])
+        try constantRegularization(coefficient: r.coefficient, neighbors: r.neighbors, width: r.width, sizes: r.sizes,
+                                   rowsEndAtSizes: r.rowsEndAtSizes, accumulate: accumulate, out: out)
     }
 }
