@@ -31,25 +31,29 @@ public func logDetConstantRegularization(coefficient: Double, neighbors: UnsafeB
     let givenWidth = bandHalfWidth(lists, position: given)
     if givenWidth < b { (position, b) = (given, givenWidth) }
     if b > s / 8 {
-        var h = [Double](repeating: 0, count: s * s)
-        return try h.withUnsafeMutableBufferPointer { h in
-            fillConstantRegularization(coefficient: coefficient, lists: lists, sizes: sizes, accumulate: false, out: h)
-            guard LAPACK.choleskyLower(h.baseAddress!, n: s, ld: s) == 0 else { throw notPositiveDefinite }
+        let dense = Buffer<Double>(s * s, repeating: 0)
+        return try withExtendedLifetime(dense) {
+            let h = dense.pointer
+            fillConstantRegularization(coefficient: coefficient, lists: lists, sizes: sizes, accumulate: true,
+                                       out: UnsafeMutableBufferPointer(start: h, count: s * s))
+            guard LAPACK.choleskyLower(h, n: s, ld: s) == 0 else { throw notPositiveDefinite }
             return 2 * (0..<s).reduce(0.0) { $0 + log(h[$1 * s + $1]) }
         }
     }
     // Lower band of P H P^T: band[(a - c) + c ldab] = H[i, k] for a = position[i] >= c = position[k].
     let ldab = b + 1
-    var band = [Double](repeating: 0, count: ldab * s)
-    for i in 0..<s {
-        let a = position[i]
-        band[a * ldab] += 1e-8 + c2 * Double(sizes[i])
-        for j in lists.start[i]..<lists.start[i + 1] where position[lists.column[j]] <= a {
-            band[(a - position[lists.column[j]]) + position[lists.column[j]] * ldab] -= c2
+    // Pooled: a fresh megabyte would come back as page faults on every call of a sampler's loop.
+    let band = Buffer<Double>(ldab * s, repeating: 0)
+    return try withExtendedLifetime(band) {
+        let ab = band.pointer
+        for i in 0..<s {
+            let a = position[i]
+            ab[a * ldab] += 1e-8 + c2 * Double(sizes[i])
+            for j in lists.start[i]..<lists.start[i + 1] where position[lists.column[j]] <= a {
+                ab[(a - position[lists.column[j]]) + position[lists.column[j]] * ldab] -= c2
+            }
         }
-    }
-    return try band.withUnsafeMutableBufferPointer { band in
-        guard LAPACK.bandCholeskyLower(band.baseAddress!, n: s, kd: b, ldab: ldab) == 0 else { throw notPositiveDefinite }
-        return 2 * (0..<s).reduce(0.0) { $0 + log(band[$1 * ldab]) }
+        guard LAPACK.bandCholeskyLower(ab, n: s, kd: b, ldab: ldab) == 0 else { throw notPositiveDefinite }
+        return 2 * (0..<s).reduce(0.0) { $0 + log(ab[$1 * ldab]) }
     }
 }
