@@ -70,44 +70,77 @@ struct SymmetricGraph {
 ///
 /// Each connected component is numbered by breadth-first search from a pseudo-peripheral vertex
 /// (one of near-maximal eccentricity, found from the component's lowest-degree vertex), each
-/// vertex's unnumbered neighbours in increasing degree; the whole order is then reversed.
-/// Cost: (a few breadth-first searches) x (S + edges).
+/// vertex's unnumbered neighbours in increasing degree; also from the far end of that search, and
+/// the narrower of the two kept (the bench.inversion sma mesh, S = 1500: 86 instead of 92, 13% less to
+/// factor). The whole order is then reversed. Cost: (a few breadth-first searches) x (S + edges).
 func reverseCuthillMcKee(_ g: SymmetricGraph) -> [Int] {
     let s = g.vertices
     var search = BreadthFirst(vertices: s)
     var numbered = [Bool](repeating: false, count: s)
-    let order = [Int](unsafeUninitializedCapacity: s) { order, placed in
-        g.start.withUnsafeBufferPointer { start in g.adjacent.withUnsafeBufferPointer { adjacent in
-            let degree = { (v: Int) in start[v + 1] - start[v] }
+    var order = [Int](repeating: 0, count: s)
+    var other = [Int](repeating: 0, count: s)
+    var local = [Int](repeating: 0, count: s)
+    g.start.withUnsafeBufferPointer { start in g.adjacent.withUnsafeBufferPointer { adjacent in
+        numbered.withUnsafeMutableBufferPointer { numbered in order.withUnsafeMutableBufferPointer { order in
+        other.withUnsafeMutableBufferPointer { other in local.withUnsafeMutableBufferPointer { local in
+            /// The component's half-width in the order `list[0..<n]`.
+            func width(_ list: UnsafeMutablePointer<Int>, _ n: Int) -> Int {
+                for j in 0..<n { local[list[j]] = j }
+                var width = 0
+                for j in 0..<n {
+                    for e in start[list[j]]..<start[list[j] + 1] { width = max(width, abs(j - local[adjacent[e]])) }
+                }
+                return width
+            }
+            var placed = 0
             for root in g.byDegree() where !numbered[root] {
-                let first = search.pseudoPeripheral(g, from: root)
-                numbered[first] = true
-                order[placed] = first
-                placed += 1
-                var head = placed - 1
-                while head < placed {
-                    let v = order[head]
-                    head += 1
-                    let added = placed
-                    for j in start[v]..<start[v + 1] where !numbered[adjacent[j]] {
-                        let w = adjacent[j]
-                        numbered[w] = true
-                        // Insertion by (degree, index): a vertex has a handful of neighbours.
-                        var at = placed
-                        while at > added && (degree(order[at - 1]), order[at - 1]) > (degree(w), w) {
-                            order[at] = order[at - 1]
-                            at -= 1
-                        }
-                        order[at] = w
-                        placed += 1
+                let (first, far) = search.pseudoPeripheral(g, from: root)
+                let n = cuthillMcKee(start, adjacent, from: first, numbered: numbered, into: order.baseAddress! + placed)
+                if far != first {
+                    for j in placed..<(placed + n) { numbered[order[j]] = false }
+                    _ = cuthillMcKee(start, adjacent, from: far, numbered: numbered, into: other.baseAddress!)
+                    if width(other.baseAddress!, n) < width(order.baseAddress! + placed, n) {
+                        for j in 0..<n { order[placed + j] = other[j] }
                     }
                 }
+                placed += n
             }
         } }
-    }
+        } }
+    } }
     var position = [Int](repeating: 0, count: s)
     for j in 0..<s { position[order[j]] = s - 1 - j }
     return position
+}
+
+/// Cuthill-McKee numbering of `first`'s component (its unnumbered vertices) into `order`, each
+/// vertex's unnumbered neighbours by increasing (degree, index); marks them numbered and returns
+/// how many. Cost: the component's vertices and edges.
+private func cuthillMcKee(_ start: UnsafeBufferPointer<Int>, _ adjacent: UnsafeBufferPointer<Int>, from first: Int,
+                          numbered: UnsafeMutableBufferPointer<Bool>, into order: UnsafeMutablePointer<Int>) -> Int {
+    let degree = { (v: Int) in start[v + 1] - start[v] }
+    numbered[first] = true
+    order[0] = first
+    var placed = 1
+    var head = 0
+    while head < placed {
+        let v = order[head]
+        head += 1
+        let added = placed
+        for j in start[v]..<start[v + 1] where !numbered[adjacent[j]] {
+            let w = adjacent[j]
+            numbered[w] = true
+            // Insertion by (degree, index): a vertex has a handful of neighbours.
+            var at = placed
+            while at > added && (degree(order[at - 1]), order[at - 1]) > (degree(w), w) {
+                order[at] = order[at - 1]
+                at -= 1
+            }
+            order[at] = w
+            placed += 1
+        }
+    }
+    return placed
 }
 
 /// The largest |position[i] - position[k]| over the listed pairs (0 without any). Cost S P.
@@ -146,9 +179,11 @@ private struct BreadthFirst {
     }
 
     /// George and Liu's pseudo-peripheral vertex: move to the lowest-degree vertex of the last
-    /// level while that lengthens the eccentricity (at most 16 moves: each search costs the component).
-    mutating func pseudoPeripheral(_ g: SymmetricGraph, from root: Int) -> Int {
+    /// level while that lengthens the eccentricity (at most 16 moves: each search costs the
+    /// component). Returns it and the last vertex tried from it (at the far end of its search).
+    mutating func pseudoPeripheral(_ g: SymmetricGraph, from root: Int) -> (Int, far: Int) {
         var best = root
+        var far = root
         var eccentricity = search(g, from: root)
         for _ in 0..<16 {
             var candidate = queue[queue.count - 1]
@@ -156,11 +191,12 @@ private struct BreadthFirst {
                 guard level[v] == eccentricity else { break }
                 if g.degree(v) < g.degree(candidate) { candidate = v }
             }
+            far = candidate
             let reach = search(g, from: candidate)
             guard reach > eccentricity else { break }
             best = candidate
             eccentricity = reach
         }
-        return best
+        return (best, far)
     }
 }
