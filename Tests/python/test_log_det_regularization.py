@@ -18,7 +18,7 @@ from swiftw.likelihood import _log_det_regularization
 COEFFICIENTS = (1e-3, 1.0, 50.0)
 
 
-def _padded(rows: list[np.ndarray], width: int | None = None, fill=None, rng=None) -> np.ndarray:
+def _padded(rows: list[np.ndarray], width: int | None = None, rng=None) -> np.ndarray:
     """Rows padded to one width with -1, or (`rng`) with random valid indices past each row's end."""
     width = max(max((r.size for r in rows), default=0), 1) if width is None else width
     out = np.full((len(rows), width), -1, dtype=np.int64)
