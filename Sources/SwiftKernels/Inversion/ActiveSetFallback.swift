@@ -104,20 +104,28 @@ private func mostNegativeGradient(a: UnsafeBufferPointer<Double>, d: UnsafeBuffe
 /// (g_i, scale_i) = ((A x - d)_i, sum_j |A_ij x_j| + |d_i|). Cost n.
 func gradientEntry(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer<Double>, x: [Double],
                    row i: Int) -> (Double, Double) {
+    let (g, scale, _) = gradientEntryAndNorm(a: a, d: d, x: x, row: i)
+    return (g, scale)
+}
+
+/// `gradientEntry` and ||A_i||_2, the row's norm, from the same pass over the row. Cost n.
+func gradientEntryAndNorm(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer<Double>, x: [Double],
+                          row i: Int) -> (Double, Double, Double) {
     let n = d.count
     let row = a.baseAddress! + i * n
     return x.withUnsafeBufferPointer { xs in
-        var g = SIMD8<Double>(), scale = SIMD8<Double>()
+        var g = SIMD8<Double>(), scale = SIMD8<Double>(), squares = SIMD8<Double>()
         var j = 0
         while j + 8 <= n {
-            let t = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Double>.self)
-                * UnsafeRawPointer(xs.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
+            let r = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Double>.self)
+            let t = r * UnsafeRawPointer(xs.baseAddress! + j).loadUnaligned(as: SIMD8<Double>.self)
             g += t
             scale += t.replacing(with: -t, where: t .< 0)
+            squares += r * r
             j += 8
         }
-        var gs = g.sum(), ss = scale.sum()
-        while j < n { let t = row[j] * xs[j]; gs += t; ss += abs(t); j += 1 }
-        return (gs - d[i], ss + abs(d[i]))
+        var gs = g.sum(), ss = scale.sum(), qs = squares.sum()
+        while j < n { let t = row[j] * xs[j]; gs += t; ss += abs(t); qs += row[j] * row[j]; j += 1 }
+        return (gs - d[i], ss + abs(d[i]), qs.squareRoot())
     }
 }

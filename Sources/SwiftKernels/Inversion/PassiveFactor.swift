@@ -85,6 +85,36 @@ struct PassiveFactor {
     /// Drops the factor (the matrix changed): the next `factor` starts from the first variable.
     mutating func forget() { list = [] }
 
+    /// y = L^-1 b_L over the current list (b indexed by variable), extending `previous`, the same
+    /// for a prefix of this list that the factor kept: its new rows are L22^-1 (b_new - L21 y).
+    /// Cost (m - p) p + (m - p)^2, m^2 from scratch.
+    func forwardSolution(_ b: UnsafeBufferPointer<Double>, extending previous: [Double]) -> [Double] {
+        let p = previous.count, m = list.count
+        var y = previous + list[p...].map { b[$0] }
+        guard m > p else { return y }
+        y.withUnsafeMutableBufferPointer { y in
+            if p > 0 {
+                var t = [Double](repeating: 0, count: m - p)
+                t.withUnsafeMutableBufferPointer { t in
+                    LAPACK.multiply(work.pointer + p, lda: n, y.baseAddress!, ldb: p, rows: m - p, inner: p,
+                                    columns: 1, alpha: -1, c: t.baseAddress!, ldc: m - p)
+                    for k in 0..<(m - p) { y[p + k] += t[k] }
+                }
+            }
+            LAPACK.triangularSolve(work.pointer + p + p * n, n: m - p, ld: n, transposed: false, x: y.baseAddress! + p)
+        }
+        return y
+    }
+
+    /// L^-T y over the current list: with y = L^-1 b_L, the solution A_LL^-1 b_L. Cost m^2.
+    func backwardSolution(_ y: [Double]) -> [Double] {
+        var x = y
+        x.withUnsafeMutableBufferPointer {
+            LAPACK.triangularSolve(work.pointer, n: list.count, ld: n, transposed: true, x: $0.baseAddress!)
+        }
+        return x
+    }
+
     /// b := A_LL^-1 b over the current list (b in list order). Cost 2 m^2.
     func solve(_ b: UnsafeMutablePointer<Double>) {
         guard !list.isEmpty else { return }

@@ -109,13 +109,18 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
     var list = factorOrder
     var positionOf = [Int](repeating: -1, count: n)
     var solver: ZeroSetSolver
+    var forward: [Double] = []  // L^-1 d over a passive-set list, extended as the list grows
     if useZeroSet {
         solver = ZeroSetSolver(factor: factor.work.pointer, n: n, ld: n, unconstrained: uOrdered)
     } else {
         list = seed.withUnsafeBufferPointer(descendingOrder).filter { passive[$0] }
-        solver = try passiveSolver(factor: &factor, list: list, d: d)
+        try factor.factor(list)
+        forward = factor.forwardSolution(d, extending: [])
+        solver = ZeroSetSolver(factor: factor.work.pointer, n: list.count, ld: factor.n,
+                               unconstrained: factor.backwardSolution(forward))
     }
     for (k, v) in list.enumerated() { positionOf[v] = k }
+    var outsideGradients = ZeroSetGradients(count: n)
     while !Interrupt.requested {
         guard iterations < maxIterations else {
             throw KernelError.value("the positive-only solve did not converge in max_iterations = \(maxIterations) "
@@ -128,7 +133,8 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
             list += joining
             for (k, v) in list.enumerated() { positionOf[v] = k }
             try factor.factor(list)
-            solver.grow(to: list.count, unconstrained: unconstrainedSolution(factor, d: d))
+            forward = factor.forwardSolution(d, extending: forward)
+            solver.grow(to: list.count, unconstrained: factor.backwardSolution(forward))
         }
         let step = try solver.solve((0..<list.count).filter { !passive[list[$0]] })
         for v in 0..<n { x[v] = 0 }
@@ -140,7 +146,7 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
         var breaking = zeroSetViolations(x: x, passive: passive, lambda: step.lambda,
                                          members: step.members.map { list[$0] }, a: a, d: d)
         let outside = (0..<n).filter { !passive[$0] && positionOf[$0] < 0 }
-        breaking = (breaking + violations(a: a, d: d, x: x, rows: outside)).sorted()
+        breaking = (breaking + outsideGradients.violations(a: a, d: d, x: x, rows: outside)).sorted()
         if breaking.isEmpty {
             breaking = violations(a: a, d: d, x: x, rows: (0..<n).filter { !passive[$0] && positionOf[$0] >= 0 })
         }
@@ -211,21 +217,6 @@ func passiveGradientHolds(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer
         let (g, scale) = gradientEntry(a: a, d: d, x: x, row: i)
         return abs(g) <= passiveGradientTolerance * scale
     }
-}
-
-/// The zero-set solver on the factor of A over `list` (re-using the prefix `factor` already
-/// holds), with the unconstrained solution of that block. Cost: the factor's new part, 2 m^2.
-func passiveSolver(factor: inout PassiveFactor, list: [Int], d: UnsafeBufferPointer<Double>) throws -> ZeroSetSolver {
-    try factor.factor(list)
-    return ZeroSetSolver(factor: factor.work.pointer, n: list.count, ld: factor.n,
-                         unconstrained: unconstrainedSolution(factor, d: d))
-}
-
-/// A_LL^-1 d_L over the list `factor` holds, in list order. Cost 2 m^2.
-func unconstrainedSolution(_ factor: PassiveFactor, d: UnsafeBufferPointer<Double>) -> [Double] {
-    var u = factor.list.map { d[$0] }
-    u.withUnsafeMutableBufferPointer { factor.solve($0.baseAddress!) }
-    return u
 }
 
 /// The indices of `values`, largest value first (ties by index).

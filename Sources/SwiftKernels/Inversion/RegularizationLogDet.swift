@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// log det H of the constant regularisation H (`constantRegularization`) from its sparsity:
 ///
