@@ -67,15 +67,6 @@ public enum LAPACK {
         trsv!(&uplo, &trans, &diag, &n32, l, &ld32, x, &inc)
     }
 
-    /// B (m x k) := B L^-T with L (k x k) lower triangular. Cost m k^2.
-    static func solveRightLowerTransposed(_ l: UnsafeMutablePointer<Double>, k: Int, ldl: Int,
-                                          b: UnsafeMutablePointer<Double>, m: Int, ldb: Int) {
-        var side = CChar(UInt8(ascii: "R")), uplo = CChar(UInt8(ascii: "L"))
-        var trans = CChar(UInt8(ascii: "T")), diag = CChar(UInt8(ascii: "N"))
-        var m32 = Int32(m), k32 = Int32(k), ldl32 = Int32(ldl), ldb32 = Int32(ldb), one = 1.0
-        trsm!(&side, &uplo, &trans, &diag, &m32, &k32, &one, l, &ldl32, b, &ldb32)
-    }
-
     /// C (n x n, lower triangle) -= B B^T with B (n x k). Cost n^2 k.
     static func subtractGram(_ b: UnsafeMutablePointer<Double>, n: Int, k: Int, ldb: Int,
                              c: UnsafeMutablePointer<Double>, ldc: Int) {

@@ -39,15 +39,26 @@ struct PassiveFactor {
         let w = work.pointer
         // Gather the block's lower triangle, rows max(j, p)..<m of each column j. Below the kept
         // prefix (j < p) only the rows of the new variables are needed: entry (i, j) is read from
-        // row variables[i] of A (A symmetric), so those few rows stay in cache across the columns.
-        // Column j >= p is row variables[j] of A read at many random places: copied whole first
-        // (a streamed read the prefetcher follows), then gathered from L1.
+        // row variables[i] of A (A symmetric), so those few rows stay in cache across the columns;
+        // more than a few new variables go to a panel instead (see below). Column j >= p is row
+        // variables[j] of A read at many random places: copied whole first (a streamed read the
+        // prefetcher follows), then gathered from L1.
         let local = Buffer<Double>(uninitialized: n)
+        let appended = m - p, onePerSolve = p > 0 && appended <= PassiveFactor.rowsSolvedOneByOne
+        let panel = Buffer<Double>(uninitialized: p > 0 && !onePerSolve ? p * appended : 0)
         variables.withUnsafeBufferPointer { v in
             let base = a.baseAddress!
-            for j in 0..<min(p, m) {
-                let column = w + j * n, at = v[j]
-                for i in p..<m { column[i] = base[v[i] * n + at] }
+            if onePerSolve {
+                for j in 0..<p {
+                    let column = w + j * n, at = v[j]
+                    for i in p..<m { column[i] = base[v[i] * n + at] }
+                }
+            } else if p > 0 {
+                // A12 (p x appended): column r is row variables[p + r] of A at the kept variables.
+                for r in 0..<appended {
+                    let row = base + v[p + r] * n, column = panel.pointer + r * p
+                    for j in 0..<p { column[j] = row[v[j]] }
+                }
             }
             for j in p..<m {
                 var row = base + v[j] * n
@@ -61,11 +72,17 @@ struct PassiveFactor {
         }
         if m > p {
             if p > 0 {
-                if m - p <= PassiveFactor.rowsSolvedOneByOne {
+                if onePerSolve {
                     // Row r of L21 is L11^-1 applied to row r of A21 (a strided vector).
                     for r in p..<m { LAPACK.triangularSolve(w, n: p, ld: n, transposed: false, x: w + r, stride: n) }
                 } else {
-                    LAPACK.solveRightLowerTransposed(w, k: p, ldl: n, b: w + p, m: m - p, ldb: n)
+                    // L21^T = L11^-1 A12, the left-side solve (faster in OpenBLAS than L21 = A21 L11^-T
+                    // on the right), then transposed into place.
+                    LAPACK.solveLeftLower(w, m: p, ldl: n, transposed: false, b: panel.pointer, k: appended, ldb: p)
+                    for j in 0..<p {
+                        let column = w + j * n
+                        for r in 0..<appended { column[p + r] = panel.pointer[j + r * p] }
+                    }
                 }
                 LAPACK.subtractGram(w + p, n: m - p, k: p, ldb: n, c: w + p + p * n, ldc: n)
             }
