@@ -55,6 +55,17 @@ def _reference(coefficient, rows, *, rows_end_at_sizes=False, rng=None):
     return neighbors, sizes, h
 
 
+def _banded(draw):
+    """The first of up to 20 draws (neighbors, sizes, H) whose graph SciPy's reverse Cuthill-McKee
+    narrows to S / 8 (the banded path): a random mesh's band is ~3.5 sqrt(S), and some draws come
+    out a little wider."""
+    for _ in range(20):
+        neighbors, sizes, h = draw()
+        if _rcm_width(neighbors, sizes) <= sizes.size // 8:
+            return neighbors, sizes, h
+    raise AssertionError("test bug: no banded mesh in 20 draws")
+
+
 def _assert_log_det(got, h):
     """|got - log det H| within the first-order effect of a backward-stable factorisation,
     |d log det H| <= ||dH|| tr(H^-1) with ||dH|| ~ eps ||H|| (both sides round so; here H's
@@ -81,21 +92,23 @@ def _rcm_width(neighbors, sizes) -> int:
 @pytest.mark.parametrize("coefficient", COEFFICIENTS)
 def test_delaunay_mesh(rng, coefficient, rows_end_at_sizes):
     # A random mesh's band is ~3.5 sqrt(S) wide: within S / 8 (the banded path) from S ~ 800.
-    rows = _delaunay_rows(rng, int(rng.integers(1000, 1500)))
-    neighbors, sizes, h = _reference(coefficient, rows, rows_end_at_sizes=rows_end_at_sizes, rng=rng)
-    assert _rcm_width(neighbors, sizes) <= sizes.size // 8
+    neighbors, sizes, h = _banded(lambda: _reference(coefficient, _delaunay_rows(rng, int(rng.integers(1000, 1500))),
+                                                    rows_end_at_sizes=rows_end_at_sizes, rng=rng))
     _assert_log_det(_log_det_regularization(neighbors, sizes, rows_end_at_sizes, coefficient=coefficient), h)
 
 
 @pytest.mark.parametrize("coefficient", COEFFICIENTS)
 def test_disconnected_relabelled_with_isolated_pixels(rng, coefficient):
     """Two meshes and two pixels without neighbours, numbered at random: every component ordered."""
-    first = _delaunay_rows(rng, int(rng.integers(500, 800)))
-    second = _delaunay_rows(rng, int(rng.integers(500, 800)))
-    rows = first + [r + len(first) for r in second] + [np.zeros(0, np.int64)] * 2
-    neighbors, sizes, h = _reference(coefficient, _relabelled(rng, rows))
+    def draw():
+        first = _delaunay_rows(rng, int(rng.integers(500, 800)))
+        second = _delaunay_rows(rng, int(rng.integers(500, 800)))
+        rows = first + [r + len(first) for r in second] + [np.zeros(0, np.int64)] * 2
+        return _reference(coefficient, _relabelled(rng, rows))
+
+    neighbors, sizes, h = _banded(draw)
     given_width = np.abs(np.arange(sizes.size)[:, None] - neighbors)[neighbors >= 0].max()
-    assert _rcm_width(neighbors, sizes) <= sizes.size // 8 < given_width  # banded only once ordered
+    assert sizes.size // 8 < given_width  # banded only once ordered
     _assert_log_det(_log_det_regularization(neighbors, sizes, False, coefficient=coefficient), h)
 
 
@@ -173,21 +186,26 @@ def test_bad_input(rng):
         _log_det_regularization(neighbors.astype(float), sizes, False)
 
 
+def _mesh(seed: int):
+    return _reference(1.0, _delaunay_rows(np.random.default_rng(seed), 400))
+
+
 def _mesh_log_det(seed: int) -> float:
-    neighbors, sizes, _ = _reference(1.0, _delaunay_rows(np.random.default_rng(seed), 400))
+    neighbors, sizes, _ = _mesh(seed)
     return _log_det_regularization(neighbors, sizes, False, coefficient=1.0)
 
 
 def test_spawned_forked_and_threaded(rng):
     """SciPy's dpbtrf address is per process: right in a spawned child (which installs its own)
-    and a forked one (which inherits the parent's), and from several threads at once."""
+    and a forked one (which inherits the parent's), and from several threads at once. Each answer
+    is held to the dense reference, not to the parent's digits: another process's LAPACK may block
+    differently, and H's 1e-8 ridge makes log det H uncertain at ~1e-9 here in any order."""
     seed = int(rng.integers(2**32))
-    expected = _mesh_log_det(seed)
-    tolerance = 1e-13 * abs(expected)  # another process's LAPACK may round differently
+    h = _mesh(seed)[2]
+    _assert_log_det(_mesh_log_det(seed), h)
     for method in ("spawn", "fork"):
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
-            got = pool.submit(_mesh_log_det, seed).result(timeout=120)
-        assert abs(got - expected) <= tolerance, method
+            _assert_log_det(pool.submit(_mesh_log_det, seed).result(timeout=120), h)
     results = [None] * 4
     threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, _mesh_log_det(seed))) for i in range(4)]
     for t in threads:
@@ -195,4 +213,4 @@ def test_spawned_forked_and_threaded(rng):
     for t in threads:
         t.join()
     for r in results:
-        assert abs(r - expected) <= tolerance, "threads"
+        _assert_log_det(r, h)
