@@ -99,9 +99,10 @@ def reconstruction_positive_only_from(data_vector: np.ndarray, curvature_reg_mat
     signs: one LAPACK Cholesky factor of A (SciPy's), then each step's system solved on it by the
     capacitance identity over the zero set (or, when that is cheaper, on a factor of A over the
     first passive set), all without the GIL; if whole exchanges stop helping, Lawson and Hanson's
-    active-set method finishes from that passive set. Costs about 1.3-1.7 Cholesky factorisations
-    of A in instructions at S = 1500 with 6-39% of the solution at zero (more in time: the
-    triangular solves with one vector are bound by memory).
+    active-set method finishes from that passive set on exact factorisations, as it does when rows
+    of A do not confirm the answer (nearly singular A). Costs about 1.4-2.1 Cholesky
+    factorisations of A at S = 1500 with 6-39% of the solution at zero (bench/inversion.py), more
+    where exchanges stall on a nearly singular A.
 
     Parameters
     ----------

@@ -10,8 +10,8 @@ import Glibc
 /// row z, so columns are solved in blocks of nearby z, each from its first row: about (n - z)^2
 /// per column, the blocks chosen so that one dtrsm's packing of the triangle is shared by enough
 /// columns), and so is its row of G (one dgemm per block); when the factor grows at its end
-/// (`grow`), the columns gain rows instead of being solved again; a step then costs the Cholesky of G_ZZ past the prefix it
-/// shares with the last zero set (variables kept in the order of u, most negative first, which
+/// (`grow`), the columns gain rows instead of being solved again. A step then costs the Cholesky
+/// of G_ZZ past the prefix it shares with the last zero set (variables kept in the order of u, most negative first, which
 /// rarely leave), one dtrsv (n^2) and 2 n |Z|. Cheap when Z is small against n, and cheaper still
 /// when Z sits late in the factor's order.
 struct ZeroSetSolver {
