@@ -189,6 +189,22 @@ def test_warm_start_same_answer(rng, strategy):
     assert log_det_moved == pytest.approx(log_det, rel=1e-12, abs=1e-9)
 
 
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_warm_start_far_from_the_answer_costs_no_more_than_cold(rng, strategy):
+    """A start whose signs agree with the unconstrained solution's on only about half the
+    variables (another sample's solution, at another coefficient) is not used as the seed, so it
+    costs no more solves than a cold start; seeded from it, the pivoting took one to three more."""
+    from swiftw.inversion import _solve
+
+    for _ in range(4):
+        d, a = spd_problem(rng, 200)
+        cold, _, cold_iterations, _ = _solve(d, a, strategy=strategy)
+        start = rng.standard_normal(200) * np.max(cold)
+        warm, _, iterations, _ = _solve(d, a, warm_start=start, strategy=strategy)
+        assert iterations <= cold_iterations
+        assert np.max(np.abs(warm - cold)) <= 1e-10 * np.max(cold)
+
+
 # ---------------------------------------------------------------------------------------------
 # bad input: a clear exception naming what was wrong, never a hang
 # ---------------------------------------------------------------------------------------------

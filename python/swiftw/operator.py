@@ -133,8 +133,10 @@ class CurvatureOperator:
         With ``A = F + H`` (H the constant regularisation of `coefficient`) and ``d = T^T dirty_image``,
         the reconstruction is ``argmin_{s >= 0} 1/2 s^T A s - d^T s`` (``positive_only=False``:
         ``A^-1 d``, and then ``log_evidence`` is `log_likelihood`'s value at coefficient 1).
-        `warm_start`, a previous reconstruction (e.g. the last sample's), seeds the zero set with its
-        zeros and orders the factorisation by its values; the answer is the same, often sooner.
+        `warm_start`, a previous reconstruction (e.g. the last sample's), orders the factorisation by
+        its values and, if it is a better point than the clipped unconstrained solution, seeds the
+        zero set with its zeros (otherwise the solve starts from u's signs, as a cold one does);
+        the answer is the same.
         `max_iterations` bounds the solves (ValueError beyond). See `swiftw.inversion.InversionResult`
         for the terms.
         """

@@ -138,6 +138,31 @@ struct PassiveFactor {
         LAPACK.solveLower(work.pointer, n: list.count, ld: n, b: b)
     }
 
+    /// x^T A_LL x = ||L^T x||^2 for each of `vectors` (in list order), in one pass over L (each
+    /// column is read once, for all of them). Cost m^2 / 2 per vector.
+    func quadraticForms(_ vectors: [[Double]]) -> [Double] {
+        let m = list.count
+        var sums = [Double](repeating: 0, count: vectors.count)
+        for j in 0..<m {
+            // (L^T x)_j = sum_{i >= j} L_ij x_i, column j of L from its diagonal.
+            let column = work.pointer + j * n
+            for (k, x) in vectors.enumerated() {
+                x.withUnsafeBufferPointer { x in
+                    var acc = SIMD4<Double>(), i = j
+                    while i + 4 <= m {
+                        acc += UnsafeRawPointer(column + i).loadUnaligned(as: SIMD4<Double>.self)
+                            * UnsafeRawPointer(x.baseAddress! + i).loadUnaligned(as: SIMD4<Double>.self)
+                        i += 4
+                    }
+                    var y = acc.sum()
+                    while i < m { y += column[i] * x[i]; i += 1 }
+                    sums[k] += y * y
+                }
+            }
+        }
+        return sums
+    }
+
     /// log det of A over the current list: 2 sum log L_ii. Cost m.
     var logDeterminant: Double {
         var sum = 0.0

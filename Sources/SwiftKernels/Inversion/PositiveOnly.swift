@@ -39,9 +39,10 @@ public enum PositiveOnlyStrategy: Int {
 /// First, one Cholesky factor of all of A (in the order of a guess at s, see below) gives
 /// log det A, the determinant the evidence needs, and the unconstrained u = A^-1 d; the first
 /// zero set is where u <= 0 (as fnnls seeds it; for zero-set steps only its more negative half),
-/// or where `start` <= 0 (a warm start from a previous solution). Each step's system is then solved by `ZeroSetSolver`, the capacitance
-/// identity, which also gives the gradient on the zero set without a product with A: either on
-/// that same factor (cheap while Z is small or late in the factor's order), or on a factor of A
+/// or where `start` <= 0 (a warm start from a previous solution, if `warmStartIsBetter`). Each
+/// step's system is then solved by `ZeroSetSolver`, the capacitance identity, which also gives the
+/// gradient on the zero set without a product with A: either on that same factor (cheap while Z
+/// is small or late in the factor's order), or on a factor of A
 /// over the first passive set (`PassiveFactor`; variables that join the passive set later are
 /// appended to it, which keeps the factor's prefix). The auto strategy takes the cheaper by
 /// their flop counts.
@@ -84,7 +85,12 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
         return PositiveOnlyOutcome(logDeterminant: logDet, iterations: 1, zeros: u.filter { $0 == 0 }.count)
     }
 
-    let seed = start.map(Array.init) ?? u
+    // A warm start seeds the passive set only if it is the better point of the two: a previous
+    // sample's solution can be further from this one than u is (a lens change moves a
+    // noise-driven zero set, a coefficient change moves all of it), and seeding from it then
+    // costs more solves than starting cold.
+    let warm = start.flatMap { warmStartIsBetter($0, than: u, d: d, factor: factor, order: factorOrder) ? Array($0) : nil }
+    let seed = warm ?? u
     var passive = seed.map { $0 > 0 }
     // Zero-set steps on the factor of A cost ~(n - z)^2 per variable at position z entering Z
     // (2.5 x the first zero set's: more variables enter later, and G); passive-set steps, |P|^3 / 3.
@@ -94,7 +100,7 @@ public func positiveOnlySolve(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPoi
     }
     let useZeroSet = strategy == .zeroSet
         || (strategy == .auto && zeroSetWork <= passiveCount * passiveCount * passiveCount / 3)
-    if useZeroSet && start == nil {
+    if useZeroSet && warm == nil {
         // Cold, the zero-set steps start from the more negative half of u's negative entries:
         // clamping those lifts most of the rest above zero (at sma, 368 variables ever entered Z
         // from all of them against 207 from this half, and 6 solves against 4).
@@ -217,6 +223,21 @@ func passiveGradientHolds(a: UnsafeBufferPointer<Double>, d: UnsafeBufferPointer
         let (g, scale) = gradientEntry(a: a, d: d, x: x, row: i)
         return abs(g) <= passiveGradientTolerance * scale
     }
+}
+
+/// Whether the warm start, clipped at zero, has an objective 1/2 s^T A s - d^T s no higher than
+/// u clipped at zero: the point whose signs seed the passive set. At the presets this keeps a
+/// start from a 1% lens change at sma (5 solves) and drops those that cost more than u (a 20%
+/// change at sma, any at alma, a previous coefficient). Cost n^2 (two vectors against the
+/// triangle of the factor of A, `factor`, over the variables in `order`).
+func warmStartIsBetter(_ start: UnsafeBufferPointer<Double>, than u: [Double], d: UnsafeBufferPointer<Double>,
+                       factor: PassiveFactor, order: [Int]) -> Bool {
+    let candidates = [order.map { max(start[$0], 0) }, order.map { max(u[$0], 0) }]
+    let forms = factor.quadraticForms(candidates)
+    let objectives = (0..<2).map { k in
+        0.5 * forms[k] - zip(order, candidates[k]).reduce(0.0) { $0 + d[$1.0] * $1.1 }
+    }
+    return objectives[0] <= objectives[1]
 }
 
 /// The indices of `values`, largest value first (ties by index).
