@@ -191,9 +191,9 @@ def test_warm_start_same_answer(rng, strategy):
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_warm_start_far_from_the_answer_costs_no_more_than_cold(rng, strategy):
-    """A start whose signs agree with the unconstrained solution's on only about half the
-    variables (another sample's solution, at another coefficient) is not used as the seed, so it
-    costs no more solves than a cold start; seeded from it, the pivoting took one to three more."""
+    """A random start, whose signs agree with the unconstrained solution's on about half the
+    variables (as far off as another coefficient's solution), is not used as the seed, so it costs
+    no more solves than a cold start; seeded from it, the pivoting took one to three more."""
     from swiftw.inversion import _solve
 
     for _ in range(4):
