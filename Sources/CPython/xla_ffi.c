@@ -87,14 +87,17 @@ static int attribute(const XLA_FFI_CallFrame *frame, const char *name, double *v
 }
 
 /* One kernel's custom call: `arrays` buffers (results first, then arguments, the kernel's
- * order), each with `ranks[i]` trailing dimensions of its own; the numbers are the attributes
- * `names` in order. Every call carries this process's token: an operator's handle is valid here only. */
+ * order), each with `ranks[i]` trailing dimensions of its own; the numbers are the last `scalars`
+ * arguments (float64 scalars per batch item, traced values such as a coefficient), then the
+ * attributes `names` in order. Every call carries this process's token: an operator's handle is
+ * valid here only. */
 typedef struct {
     swiftw_kernel kernel;
     int64_t results, arguments;
     const int64_t *ranks;
     const char *const *names;
     int64_t nnumbers;
+    int64_t scalars;
 } call_spec;
 
 static XLA_FFI_Error *run(XLA_FFI_CallFrame *frame, const call_spec *spec) {
@@ -119,7 +122,7 @@ static XLA_FFI_Error *run(XLA_FFI_CallFrame *frame, const call_spec *spec) {
     }
     double numbers[8];
     for (int64_t i = 0; i < spec->nnumbers; i++) {
-        if (attribute(frame, spec->names[i], &numbers[i]) != 0) {
+        if (attribute(frame, spec->names[i], &numbers[spec->scalars + i]) != 0) {
             return fail(api, XLA_FFI_Error_Code_INVALID_ARGUMENT, "swiftw: a scalar attribute is missing");
         }
     }
@@ -152,9 +155,16 @@ static XLA_FFI_Error *run(XLA_FFI_CallFrame *frame, const call_spec *spec) {
     status.code = SWIFTW_OK;
     status.message[0] = '\0';
     swiftw_interrupts_begin();
+    int64_t kernel_arrays = count - spec->scalars;
+    for (int64_t i = kernel_arrays; i < count; i++) {
+        if (buffers[i]->dtype != XLA_FFI_DataType_F64 || strides[i] != 8) {
+            return fail(api, XLA_FFI_Error_Code_INVALID_ARGUMENT, "swiftw: a scalar argument is not one float64");
+        }
+    }
     for (int64_t item = 0; item < batch && status.code == SWIFTW_OK; item++) {
         for (int64_t i = 0; i < count; i++) arrays[i].data = (char *)buffers[i]->data + item * strides[i];
-        spec->kernel(arrays, count, numbers, spec->nnumbers, &status);
+        for (int64_t k = 0; k < spec->scalars; k++) numbers[k] = *(const double *)arrays[kernel_arrays + k].data;
+        spec->kernel(arrays, kernel_arrays, numbers, spec->scalars + spec->nnumbers, &status);
     }
     swiftw_interrupts_end();
     if (status.code == SWIFTW_OK) return NULL;
@@ -168,14 +178,14 @@ static const char *const operator_numbers[] = {"handle", "pixels", "method"};
 /* F (.., S, S) of pix_indexes (.., M, B) int64, pix_weights (.., M, B) float64. */
 static XLA_FFI_Error *curvature(XLA_FFI_CallFrame *frame) {
     static const int64_t ranks[] = {2, 2, 2};
-    static const call_spec spec = {swiftw_operator_curvature, 1, 2, ranks, operator_numbers, 3};
+    static const call_spec spec = {swiftw_operator_curvature, 1, 2, ranks, operator_numbers, 3, 0};
     return run(frame, &spec);
 }
 
 /* The weights' cotangent (.., M, B) of pix_indexes, pix_weights and F's cotangent (.., S, S). */
 static XLA_FFI_Error *curvature_vjp(XLA_FFI_CallFrame *frame) {
     static const int64_t ranks[] = {2, 2, 2, 2};
-    static const call_spec spec = {swiftw_operator_curvature_vjp, 1, 3, ranks, operator_numbers, 2};
+    static const call_spec spec = {swiftw_operator_curvature_vjp, 1, 3, ranks, operator_numbers, 2, 0};
     return run(frame, &spec);
 }
 
@@ -184,7 +194,17 @@ static const char *const solve_numbers[] = {"positive_only", "max_iterations", "
 /* The reconstruction (.., S) and (log det A, iterations, zeros) (.., 3) of A (.., S, S), d (.., S). */
 static XLA_FFI_Error *positive_only(XLA_FFI_CallFrame *frame) {
     static const int64_t ranks[] = {1, 1, 2, 1};
-    static const call_spec spec = {swiftw_positive_only, 2, 2, ranks, solve_numbers, 3};
+    static const call_spec spec = {swiftw_positive_only, 2, 2, ranks, solve_numbers, 3, 0};
+    return run(frame, &spec);
+}
+
+static const char *const regularization_numbers[] = {"rows_end_at_sizes"};
+
+/* log det H (.., 1) of neighbors (S, P) int64, neighbors_sizes (S,) int64 and the coefficient
+ * (.., a float64 scalar): H's banded Cholesky in Swift. */
+static XLA_FFI_Error *log_det_regularization(XLA_FFI_CallFrame *frame) {
+    static const int64_t ranks[] = {1, 2, 1, 0};
+    static const call_spec spec = {swiftw_log_det_regularization, 1, 3, ranks, regularization_numbers, 1, 1};
     return run(frame, &spec);
 }
 
@@ -192,6 +212,7 @@ static const swiftw_xla_handler handlers[] = {
     {"swiftw_curvature_matrix", (void *)curvature},
     {"swiftw_curvature_matrix_vjp", (void *)curvature_vjp},
     {"swiftw_positive_only", (void *)positive_only},
+    {"swiftw_log_det_regularization", (void *)log_det_regularization},
 };
 
 const swiftw_xla_handler *swiftw_xla_ffi_handlers(int64_t *count) {

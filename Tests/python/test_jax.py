@@ -153,13 +153,21 @@ def test_log_evidence_lowers_to_custom_calls_and_batches(prob, rng):
     f = jax.jit(_evidence(prob, True))
     text = f.lower(prob.wts, 1.2).as_text()
     assert "swiftw_curvature_matrix" in text and "swiftw_positive_only" in text
+    assert "swiftw_log_det_regularization" in text
     assert "callback" not in text.lower()
+    assert "potrf" not in text.lower() and "cholesky" not in text.lower()  # no dense factor of H
     batch = prob.wts[None] * rng.uniform(0.5, 1.5, size=(3, 1, 1))
     batched = jax.jit(jax.vmap(_evidence(prob, True), in_axes=(0, None)))
     assert batched.lower(batch, 1.2).as_text().count("swiftw_positive_only") == 1
     got = np.asarray(batched(batch, 1.2))
     each = [float(f(b, 1.2)) for b in batch]
     np.testing.assert_allclose(got, each, rtol=1e-12)
+    # a batch of coefficients: log det H is one call for all of them, each equal to its own
+    coefficients = np.array([0.4, 1.2, 2.5])
+    over_c = jax.jit(jax.vmap(_evidence(prob, True), in_axes=(None, 0)))
+    assert over_c.lower(prob.wts, coefficients).as_text().count("swiftw_log_det_regularization") == 1
+    np.testing.assert_allclose(np.asarray(over_c(prob.wts, coefficients)),
+                               [float(f(prob.wts, c)) for c in coefficients], rtol=1e-12)
 
 
 @pytest.mark.parametrize("positive_only", [True, False])
