@@ -154,13 +154,13 @@ static XLA_FFI_Error *run(XLA_FFI_CallFrame *frame, const call_spec *spec) {
     swiftw_status status;
     status.code = SWIFTW_OK;
     status.message[0] = '\0';
-    swiftw_interrupts_begin();
     int64_t kernel_arrays = count - spec->scalars;
     for (int64_t i = kernel_arrays; i < count; i++) {
         if (buffers[i]->dtype != XLA_FFI_DataType_F64 || strides[i] != 8) {
             return fail(api, XLA_FFI_Error_Code_INVALID_ARGUMENT, "swiftw: a scalar argument is not one float64");
         }
     }
+    swiftw_interrupts_begin();
     for (int64_t item = 0; item < batch && status.code == SWIFTW_OK; item++) {
         for (int64_t i = 0; i < count; i++) arrays[i].data = (char *)buffers[i]->data + item * strides[i];
         for (int64_t k = 0; k < spec->scalars; k++) numbers[k] = *(const double *)arrays[kernel_arrays + k].data;
