@@ -179,7 +179,7 @@ def test_the_wheel_is_manylinux_abi3_with_every_variant_and_runs_without_swift()
     assert swiftw.show_config()["cpu_variants_built"] == VARIANTS
     # CI builds the wheel with jax present, so it carries the XLA FFI handlers of swiftw.jax.
     assert sorted(swiftw._swiftw.xla_ffi_handlers()) == ["swiftw_curvature_matrix", "swiftw_curvature_matrix_vjp",
-                                                          "swiftw_positive_only"]
+                                                          "swiftw_log_det_regularization", "swiftw_positive_only"]
 
 
 def test_the_stub_lists_every_function_of_the_extension():
