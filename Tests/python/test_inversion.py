@@ -192,8 +192,10 @@ def test_warm_start_same_answer(rng, strategy):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_warm_start_far_from_the_answer_costs_no_more_than_cold(rng, strategy):
     """A random start, whose signs agree with the unconstrained solution's on about half the
-    variables (as far off as another coefficient's solution), is not used as the seed, so it costs
-    no more solves than a cold start; seeded from it, the pivoting took one to three more."""
+    variables (as far off as another coefficient's solution), is not used as the seed: with the
+    steps' strategy fixed, the solve takes the cold one's solves (seeded from it, the pivoting took
+    one to three more). It still orders the factorisation, from which "auto" may choose the other
+    strategy: there only the answer is the cold one's."""
     from swiftw.inversion import _solve
 
     for _ in range(4):
@@ -201,7 +203,8 @@ def test_warm_start_far_from_the_answer_costs_no_more_than_cold(rng, strategy):
         cold, _, cold_iterations, _ = _solve(d, a, strategy=strategy)
         start = rng.standard_normal(200) * np.max(cold)
         warm, _, iterations, _ = _solve(d, a, warm_start=start, strategy=strategy)
-        assert iterations <= cold_iterations
+        if strategy != "auto":
+            assert iterations == cold_iterations
         assert np.max(np.abs(warm - cold)) <= 1e-10 * np.max(cold)
 
 
